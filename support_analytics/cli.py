@@ -1,0 +1,174 @@
+"""The one entry point: ``support-analytics <command>``. Thin over the library.
+
+Errors a user can fix arrive as SupportAnalyticsError (or OSError) and are printed as one
+line with exit code 2; anything else is a bug, reported in one line with exit code 1. The
+traceback is shown only with --verbose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from support_analytics import __version__, config
+from support_analytics.errors import SupportAnalyticsError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from support_analytics.simulate import simulate
+
+    try:
+        summary = simulate(
+            args.out_dir,
+            calls=args.calls,
+            agents=args.agents,
+            days=args.days,
+            start=args.start,
+            seed=args.seed,
+            dirty_rate=args.dirty_rate,
+            progress=not args.quiet,
+        )
+    except ValueError as exc:
+        raise SupportAnalyticsError(f"simulate: {exc}") from None
+    print(
+        f"wrote {summary.calls_written:,} calls ({summary.dirty_lines:,} dirty) to "
+        f"{summary.calls_path} and {summary.agents_written} agents to {summary.agents_path} "
+        f"in {summary.seconds:.1f}s"
+    )
+    return 0
+
+
+def _cmd_etl(args: argparse.Namespace) -> int:
+    from support_analytics.etl import run_etl
+
+    result = run_etl(
+        args.calls,
+        args.agents,
+        args.output,
+        args.manifest,
+        args.rejects,
+        force=args.force,
+        progress=not args.quiet,
+        lock_wait=args.lock_wait,
+    )
+    print(result.summary())
+    if not result.up_to_date:
+        print(f"wrote {args.output}, {args.rejects} and {args.manifest}")
+    return 0
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="write synthetic calls (NDJSON) and agents.csv",
+        description="Write realistic synthetic support calls, optionally with the faults "
+        "real feeds have (--dirty-rate), deterministically per --seed.",
+    )
+    p.add_argument("--calls", type=int, default=config.SIM_DEFAULT_CALLS, help="number of calls")
+    p.add_argument("--agents", type=int, default=config.SIM_DEFAULT_AGENTS, help="agents")
+    p.add_argument("--days", type=int, default=config.SIM_DEFAULT_DAYS, help="days covered")
+    p.add_argument("--start", default=config.SIM_DEFAULT_START, help="first day (YYYY-MM-DD)")
+    p.add_argument("--seed", type=int, default=config.SIM_DEFAULT_SEED, help="random seed")
+    p.add_argument(
+        "--dirty-rate",
+        type=float,
+        default=config.SIM_DEFAULT_DIRTY_RATE,
+        help="share of lines with an injected fault (0-1)",
+    )
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=config.DATA_DIR,
+        help=f"folder for {config.SIM_CALLS_NAME} and {config.SIM_AGENTS_NAME}",
+    )
+    p.set_defaults(handler=_cmd_simulate)
+
+
+def _add_etl(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "etl",
+        help="clean raw calls into Parquet + rejects + manifest",
+        description="Clean an NDJSON calls file into the contract's Parquet. Bad lines go to "
+        "the rejects file with their line number and reason; nothing is dropped silently. "
+        "Timestamps without an offset are taken as UTC.",
+    )
+    p.add_argument("--calls", type=Path, default=config.DEFAULT_CALLS, help="NDJSON calls")
+    p.add_argument("--agents", type=Path, default=config.DEFAULT_AGENTS, help="agents.csv")
+    p.add_argument("--output", type=Path, default=config.DEFAULT_OUTPUT, help="cleaned Parquet")
+    p.add_argument("--manifest", type=Path, default=config.DEFAULT_MANIFEST, help="manifest")
+    p.add_argument(
+        "--rejects", type=Path, default=config.DEFAULT_REJECTS, help="rejected lines (JSONL)"
+    )
+    p.add_argument("--force", action="store_true", help="rerun even when up to date")
+    p.add_argument(
+        "--lock-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another run on the same output (default: until it ends; "
+        "0 fails at once)",
+    )
+    p.set_defaults(handler=_cmd_etl)
+
+
+#: Each adds one subcommand; later commands register here.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_etl]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="support-analytics",
+        description="Customer support call analytics: simulate, clean, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    common.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    original = sub.add_parser
+
+    def add_parser(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        kwargs.setdefault("parents", [common])
+        return original(name, **kwargs)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
+    for register in SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except SupportAnalyticsError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # permissions, disk full, a path that is a folder...
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; outputs were left as they were before this run", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, the traceback on request
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

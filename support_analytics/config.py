@@ -1,0 +1,41 @@
+"""Paths and defaults, all in one place, so the CLI, notebooks and tests agree on them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The project root: the folder holding ``data/``, ``notebooks/`` and ``reports/``. Defaults to
+#: the repository this package sits in; set SUPPORT_ANALYTICS_ROOT to run elsewhere.
+PROJECT_ROOT = Path(
+    os.environ.get("SUPPORT_ANALYTICS_ROOT", Path(__file__).resolve().parent.parent)
+)
+
+DATA_DIR = PROJECT_ROOT / "data"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+SITE_DIR = PROJECT_ROOT / "_site"
+
+DEFAULT_CALLS = DATA_DIR / "sample_calls.json"
+DEFAULT_AGENTS = DATA_DIR / "agents.csv"
+DEFAULT_OUTPUT = DATA_DIR / "cleaned_calls.parquet"
+DEFAULT_MANIFEST = DATA_DIR / "manifest.json"
+DEFAULT_REJECTS = DATA_DIR / "rejected_calls.jsonl"
+
+# File names the simulator writes into its --out-dir.
+SIM_CALLS_NAME = "sample_calls.json"
+SIM_AGENTS_NAME = "agents.csv"
+
+# Simulator defaults: the committed sample was made with these.
+SIM_DEFAULT_CALLS = 5000
+SIM_DEFAULT_AGENTS = 40
+SIM_DEFAULT_DAYS = 90
+SIM_DEFAULT_START = "2026-01-05"
+SIM_DEFAULT_SEED = 7
+SIM_DEFAULT_DIRTY_RATE = 0.02
+
+# ETL engine tuning: bounded memory by default; override with the environment when a bigger
+# machine is available.
+DUCKDB_MEMORY_LIMIT = os.environ.get("SUPPORT_ANALYTICS_DUCKDB_MEMORY", "1GB")
+DUCKDB_THREADS = int(os.environ.get("SUPPORT_ANALYTICS_DUCKDB_THREADS", os.cpu_count() or 2))
+READ_CHUNK_BYTES = 32 * 1024 * 1024

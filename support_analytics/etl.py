@@ -1,0 +1,779 @@
+"""Clean raw call logs into the contract's Parquet, quarantining every bad line with a reason.
+
+The rules live once, as DuckDB SQL built by ``_rules_sql``; both the in-memory API
+(``load_calls`` / ``clean_calls``) and the streaming file-to-file run (``run_etl``) use them,
+so notebooks, tests and the CLI can never disagree about what "clean" means.
+
+The file run reads the input in large byte chunks, splits lines with numpy (so every line keeps
+its 1-based number and byte offset), and hands each chunk to DuckDB as Arrow. Only the typed
+fields of good rows are staged; a duplicate's original text is read back from its offset at the
+end. Memory stays bounded by the chunk size and DuckDB's memory limit, not by the file size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
+
+from support_analytics import config
+from support_analytics import schema as s
+from support_analytics.errors import ContractError, InputError, LockedError
+from support_analytics.manifest import (
+    file_fingerprint,
+    file_sha256,
+    fingerprint_matches,
+    read_manifest,
+    update_cleaned_calls_manifest,
+)
+from support_analytics.progress import Progress
+
+ENGINE = "duckdb"
+_GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+
+
+# --------------------------------------------------------------------------------------------
+# The rules, as SQL over a relation of raw fields
+# --------------------------------------------------------------------------------------------
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_TRIM = _sql_str(s.TRIM_CHARS)
+_ISO = _sql_str(s.ISO_TIMESTAMP_REGEX)
+
+
+def _parse_sql(src: str) -> str:
+    """(line_number, byte_offset, raw, bad_encoding) -> the same plus raw fields as text."""
+    paths = ", ".join(_sql_str(f"$.{name}") for name in s.RAW_CALL_FIELDS)
+    fields = ",\n  ".join(f"f[{i}] AS {name}" for i, name in enumerate(s.RAW_CALL_FIELDS, start=1))
+    return f"""
+SELECT line_number, byte_offset, raw, bad_encoding, is_object,
+  {fields}
+FROM (
+  SELECT *, CASE WHEN is_object THEN json_extract_string(raw, [{paths}]) END AS f
+  FROM (
+    SELECT *, (NOT bad_encoding AND json_valid(raw)
+               AND starts_with(ltrim(raw, {_TRIM}), '{{')) AS is_object
+    FROM {src}
+  )
+)"""
+
+
+def _ts_sql(col: str) -> str:
+    """A text timestamp -> TIMESTAMPTZ, or NULL unless it is strict ISO-8601 (naive = UTC)."""
+    return (
+        f"CASE WHEN regexp_full_match({col}, {_ISO}) THEN TRY_CAST(upper({col}) AS TIMESTAMPTZ) END"
+    )
+
+
+def _rules_sql(src: str) -> str:
+    """Raw text fields -> typed contract fields plus the reject reason (NULL when kept).
+
+    Reasons are tested in the order of ``schema.REJECT_REASONS``; the first that applies wins.
+    Duplicates are decided later, over all rows that pass these rules.
+    """
+    txt = {
+        name: f"NULLIF(trim(CAST({name} AS VARCHAR), {_TRIM}), '')" for name in s.RAW_CALL_FIELDS
+    }
+    rating_ok = " OR ".join(f"rating_num = {n}" for n in range(s.MIN_RATING, s.MAX_RATING + 1))
+    return f"""
+SELECT line_number, byte_offset, raw,
+  CASE
+    WHEN bad_encoding THEN '{s.REJECT_ENCODING}'
+    WHEN NOT is_object THEN '{s.REJECT_MALFORMED}'
+    WHEN call_id IS NULL THEN '{s.REJECT_MISSING_CALL_ID}'
+    WHEN start_txt IS NULL OR end_txt IS NULL THEN '{s.REJECT_MISSING_TS}'
+    WHEN start_ts IS NULL OR end_ts IS NULL THEN '{s.REJECT_INVALID_TS}'
+    WHEN end_ts <= start_ts THEN '{s.REJECT_NON_POSITIVE}'
+  END AS reason,
+  call_id, agent_id, customer_id,
+  start_ts AS {s.START_TIME}, end_ts AS {s.END_TIME},
+  lower(issue_type_txt) AS {s.ISSUE_TYPE}, lower(resolution_txt) AS {s.RESOLUTION},
+  CASE WHEN {rating_ok} THEN CAST(rating_num AS INTEGER) END AS {s.RATING},
+  (rating_txt IS NOT NULL AND NOT coalesce({rating_ok}, false)) AS rating_invalid
+FROM (
+  SELECT *, {_ts_sql("start_txt")} AS start_ts, {_ts_sql("end_txt")} AS end_ts,
+         TRY_CAST(rating_txt AS DOUBLE) AS rating_num
+  FROM (
+    SELECT line_number, byte_offset, raw, bad_encoding, is_object,
+      {txt[s.CALL_ID]} AS call_id, {txt[s.AGENT_ID]} AS agent_id,
+      {txt[s.CUSTOMER_ID]} AS customer_id,
+      {txt[s.START_TIME]} AS start_txt, {txt[s.END_TIME]} AS end_txt,
+      {txt[s.ISSUE_TYPE]} AS issue_type_txt, {txt[s.RESOLUTION]} AS resolution_txt,
+      {txt[s.RATING]} AS rating_txt
+    FROM {src}
+  )
+)"""
+
+
+_STAGED_DDL = f"""
+CREATE TABLE staged (
+  line_number BIGINT, byte_offset BIGINT, raw VARCHAR, reason VARCHAR,
+  call_id VARCHAR, agent_id VARCHAR, customer_id VARCHAR,
+  {s.START_TIME} TIMESTAMPTZ, {s.END_TIME} TIMESTAMPTZ,
+  {s.ISSUE_TYPE} VARCHAR, {s.RESOLUTION} VARCHAR, {s.RATING} INTEGER, rating_invalid BOOLEAN
+)"""
+
+
+def _stage_sql(src: str, keep_raw: bool) -> str:
+    """Insert rule results; the raw text is kept only where a reject needs it (or asked)."""
+    raw = "raw" if keep_raw else "CASE WHEN reason IS NOT NULL THEN raw END"
+    return f"""
+INSERT INTO staged
+SELECT line_number, byte_offset, {raw}, reason, call_id, agent_id, customer_id,
+       {s.START_TIME}, {s.END_TIME}, {s.ISSUE_TYPE}, {s.RESOLUTION}, {s.RATING}, rating_invalid
+FROM ({_rules_sql(src)})"""
+
+
+# Later lines that repeat a kept call_id; `dups` holds only call_ids seen more than once,
+# so the joins below stay small even for 10M distinct calls.
+_DUPS_SQL = """
+CREATE TEMP TABLE dups AS
+SELECT call_id, min(line_number) AS first_line
+FROM staged WHERE reason IS NULL
+GROUP BY call_id HAVING count(*) > 1"""
+
+_KEPT_FROM = """
+FROM staged v
+LEFT JOIN dups d ON v.call_id = d.call_id
+LEFT JOIN agents a ON v.agent_id = a.agent_id
+WHERE v.reason IS NULL AND (d.call_id IS NULL OR v.line_number = d.first_line)"""
+
+
+def _kept_sql() -> str:
+    """The kept rows in contract order, sorted by start time so Parquet stats prune by date."""
+    centi = s.MICROS_PER_CENTIMINUTE
+    cols = {
+        s.CALL_ID: "v.call_id",
+        s.AGENT_ID: "v.agent_id",
+        s.AGENT_NAME: f"a.{s.AGENT_NAME}",
+        s.REGION: f"a.{s.REGION}",
+        s.CUSTOMER_ID: "v.customer_id",
+        s.START_TIME: f"v.{s.START_TIME}",
+        s.END_TIME: f"v.{s.END_TIME}",
+        s.CALL_DURATION_MINUTES: (
+            f"CAST((epoch_us(v.{s.END_TIME}) - epoch_us(v.{s.START_TIME}) + {centi // 2})"
+            f" // {centi} AS DOUBLE) / 100.0"
+        ),
+        s.ISSUE_TYPE: f"v.{s.ISSUE_TYPE}",
+        s.RESOLUTION: f"v.{s.RESOLUTION}",
+        s.RATING: f"v.{s.RATING}",
+        s.CALL_DATE: f"CAST(v.{s.START_TIME} AS DATE)",
+        s.HOUR_OF_DAY: f"CAST(hour(v.{s.START_TIME}) AS INTEGER)",
+    }
+    select = ",\n  ".join(f"{cols[name]} AS {name}" for name in s.CLEANED_COLUMNS)
+    return f"SELECT\n  {select}{_KEPT_FROM}\nORDER BY {s.START_TIME}, {s.CALL_ID}"
+
+
+_WARNINGS_SQL = f"""
+SELECT count(*) FILTER (WHERE v.rating_invalid) AS {s.WARN_INVALID_RATING},
+       count(*) FILTER (WHERE a.agent_id IS NULL) AS {s.WARN_UNKNOWN_AGENT},
+       count(*) AS kept
+{_KEPT_FROM}"""
+
+_DUP_LINES_SQL = """
+SELECT v.line_number, v.byte_offset, v.raw FROM staged v JOIN dups d ON v.call_id = d.call_id
+WHERE v.reason IS NULL AND v.line_number <> d.first_line
+ORDER BY v.line_number"""
+
+
+def _connect(workdir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC with bounded memory that spills to ``workdir``."""
+    db = str(workdir / "etl.duckdb") if workdir else ":memory:"
+    con = duckdb.connect(db)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = {_sql_str(config.DUCKDB_MEMORY_LIMIT)}")
+    con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
+    if workdir:
+        con.execute(f"SET temp_directory = {_sql_str(str(workdir / 'spill'))}")
+    return con
+
+
+# --------------------------------------------------------------------------------------------
+# agents.csv
+# --------------------------------------------------------------------------------------------
+def load_agents(path: Path | str) -> pd.DataFrame:
+    """Read agents.csv (BOM, quoted commas and extra columns tolerated) and validate its ids.
+
+    Raises InputError for a missing/empty file, a missing required column, a row without an
+    agent_id, or a duplicated agent_id, since any of those would silently mis-attribute calls.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: agents file not found; pass --agents PATH")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 (byte {exc.start}); re-save the agents file as UTF-8"
+        ) from None
+    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in row)]
+    if not rows:
+        raise InputError(
+            f"{path}: agents file is empty; it needs a header {','.join(s.AGENT_COLUMNS)}"
+        )
+    header = [h.strip().lower() for h in rows[0]]
+    missing = [c for c in s.AGENT_COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(missing)}; the header needs "
+            f"{','.join(s.AGENT_COLUMNS)} (found {','.join(header) or 'nothing'})"
+        )
+    idx = {c: header.index(c) for c in s.AGENT_COLUMNS}
+    records: dict[str, list[str | None]] = {c: [] for c in s.AGENT_COLUMNS}
+    seen: dict[str, int] = {}
+    for line_no, row in enumerate(rows[1:], start=2):
+        values = {c: (row[i].strip() if i < len(row) else "") for c, i in idx.items()}
+        agent_id = values[s.AGENT_ID]
+        if not agent_id:
+            raise InputError(
+                f"{path}: row {line_no} has no {s.AGENT_ID}; fill it in or delete the row"
+            )
+        if agent_id in seen:
+            raise InputError(
+                f"{path}: duplicate {s.AGENT_ID} {agent_id!r} on rows {seen[agent_id]} and "
+                f"{line_no}; each agent must appear once"
+            )
+        seen[agent_id] = line_no
+        for c in s.AGENT_COLUMNS:
+            records[c].append(values[c] or None)
+    return pd.DataFrame(records, columns=list(s.AGENT_COLUMNS), dtype=object)
+
+
+def _agents_arrow(agents: pd.DataFrame) -> pa.Table:
+    missing = [c for c in s.AGENT_COLUMNS if c not in agents.columns]
+    if missing:
+        raise InputError(f"agents table is missing column(s) {', '.join(missing)}")
+    cols = {}
+    for c in s.AGENT_COLUMNS:
+        values = [None if pd.isna(v) else str(v).strip() or None for v in agents[c].tolist()]
+        cols[c] = pa.array(values, type=pa.string())
+    ids = [v for v in cols[s.AGENT_ID].to_pylist() if v is not None]
+    if len(ids) != len(set(ids)):
+        raise InputError(f"agents table has duplicate {s.AGENT_ID} values")
+    return pa.table(cols)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading NDJSON as numbered lines
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Chunk:
+    table: pa.Table  # line_number, byte_offset, raw, bad_encoding
+    nbytes: int
+
+
+def _open_calls(path: Path) -> tuple[BinaryIO, bool]:
+    """Open the calls file; gzip is detected by its magic bytes whatever the file is called."""
+    fh = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
+    if fh.read(2) == _GZIP_MAGIC:
+        fh.close()
+        return gzip.open(path, "rb"), True
+    fh.seek(0)
+    return fh, False
+
+
+def _lines_table(data: bytes, first_line: int, base_offset: int) -> pa.Table:
+    """Split a block of whole lines into an Arrow table without a Python loop per line."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    ends = newlines if data.endswith(b"\n") else np.append(newlines, len(data))
+    n = len(ends)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends + 1
+    offsets[-1] = min(offsets[-1], len(data))
+    starts = offsets[:-1]
+    binary = pa.Array.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    bad = np.zeros(n, dtype=bool)
+    try:
+        text = binary.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        text, bad = _decode_lines_slowly(data, starts, offsets[1:])
+    import pyarrow.compute as pc
+
+    text = pc.utf8_rtrim(text, characters="\r\n")
+    return pa.table(
+        {
+            "line_number": pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
+            "byte_offset": pa.array(starts + base_offset),
+            "raw": text,
+            "bad_encoding": pa.array(bad),
+        }
+    )
+
+
+def _decode_lines_slowly(
+    data: bytes, starts: np.ndarray, ends: np.ndarray
+) -> tuple[pa.Array, np.ndarray]:
+    """Per-line decoding for a block with invalid UTF-8: bad lines keep a readable escape."""
+    texts: list[str] = []
+    bad = np.zeros(len(starts), dtype=bool)
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        piece = data[a:b]
+        try:
+            texts.append(piece.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(piece.decode("utf-8", "backslashreplace"))
+            bad[i] = True
+    return pa.array(texts, type=pa.large_string()), bad
+
+
+def _iter_chunks(
+    fh: BinaryIO, path: Path, chunk_bytes: int, hasher: Any | None
+) -> Iterator[_Chunk]:
+    """Yield blocks of whole lines; a BOM is dropped and a JSON array is refused up front."""
+    carry = b""
+    consumed = 0  # bytes of the (decompressed) stream before `carry`
+    line_no = 1
+    first = True
+    while True:
+        block = fh.read(chunk_bytes)
+        if hasher is not None and block:
+            hasher.update(block)
+        data = carry + block
+        if block:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            data, carry = data[:cut], data[cut:]
+        else:
+            carry = b""
+        if first and data:
+            first = False
+            if data.startswith(_BOM):
+                data = data[len(_BOM) :]
+                consumed += len(_BOM)
+            head = data.lstrip()[:1]
+            if head == b"[":
+                raise InputError(
+                    f"{path}: is a JSON array, not NDJSON (one JSON object per line); "
+                    "convert it with: jq -c '.[]' FILE > calls.json"
+                )
+        if data:
+            table = _lines_table(data, line_no, consumed)
+            yield _Chunk(table, len(data))
+            line_no += table.num_rows
+            consumed += len(data)
+        if not block:
+            return
+
+
+# --------------------------------------------------------------------------------------------
+# In-memory API (notebooks, tests)
+# --------------------------------------------------------------------------------------------
+def load_calls(path: Path | str) -> pd.DataFrame:
+    """Every non-blank line of an NDJSON calls file with its raw fields as text.
+
+    Columns: line_number, raw, and each of ``schema.RAW_CALL_FIELDS`` (None where absent or
+    where the line is not a JSON object). Pass the result to :func:`clean_calls`.
+    """
+    path = _check_calls_path(Path(path))
+    con = _connect()
+    fh, _ = _open_calls(path)
+    frames = []
+    with fh:
+        for chunk in _iter_chunks(fh, path, config.READ_CHUNK_BYTES, None):
+            con.register("chunk", chunk.table)
+            frames.append(
+                con.sql(
+                    f"SELECT * EXCLUDE (byte_offset, is_object) FROM ({_parse_sql('chunk')}) "
+                    f"WHERE trim(raw, {_TRIM}) <> ''"
+                ).to_arrow_table()
+            )
+            con.unregister("chunk")
+    table = pa.concat_tables(frames) if frames else pa.table({})
+    df = (
+        table.drop_columns(["bad_encoding"]).to_pandas()
+        if frames
+        else pd.DataFrame(columns=["line_number", "raw", *s.RAW_CALL_FIELDS])
+    )
+    return df
+
+
+@dataclass
+class CleanResult:
+    """Kept rows (contract columns), rejected rows (line_number, reason, raw) and warnings."""
+
+    kept: pd.DataFrame
+    rejected: pd.DataFrame
+    warnings: dict[str, int]
+
+
+def clean_calls(calls_df: pd.DataFrame, agents_df: pd.DataFrame) -> pd.DataFrame:
+    """Apply the cleaning rules to a frame of raw calls; returns the kept rows per the contract."""
+    return clean_calls_detailed(calls_df, agents_df).kept
+
+
+def clean_calls_detailed(calls_df: pd.DataFrame, agents_df: pd.DataFrame) -> CleanResult:
+    """Like :func:`clean_calls`, but also returns the rejects and the warning counts."""
+    frame = pd.DataFrame(index=calls_df.index)
+    frame["line_number"] = (
+        calls_df["line_number"].astype("int64")
+        if "line_number" in calls_df
+        else np.arange(1, len(calls_df) + 1, dtype=np.int64)
+    )
+    frame["byte_offset"] = np.int64(-1)
+    frame["raw"] = calls_df["raw"].astype(object) if "raw" in calls_df else None
+    frame["bad_encoding"] = False
+    # Rows from load_calls carry None for every field when the line was not a JSON object.
+    if "raw" in calls_df:
+        fields_absent = calls_df[[c for c in s.RAW_CALL_FIELDS if c in calls_df]].isna().all(axis=1)
+        frame["is_object"] = ~fields_absent | calls_df["raw"].map(_is_json_object)
+    else:
+        frame["is_object"] = True
+    for name in s.RAW_CALL_FIELDS:
+        frame[name] = calls_df[name].map(_as_text) if name in calls_df else None
+    con = _connect()
+    con.register("raw_calls", pa.Table.from_pandas(frame, preserve_index=False))
+    con.register("agents", _agents_arrow(agents_df))
+    con.execute(_STAGED_DDL)
+    con.execute(_stage_sql("raw_calls", keep_raw=True))
+    con.execute(_DUPS_SQL)
+    kept = _to_contract(con.sql(_kept_sql()).to_arrow_table())
+    warn = con.execute(_WARNINGS_SQL).fetchone()
+    rejected = con.execute(
+        f"SELECT line_number, reason, raw FROM staged WHERE reason IS NOT NULL "
+        f"UNION ALL SELECT line_number, '{s.REJECT_DUPLICATE}', raw FROM ({_DUP_LINES_SQL}) "
+        "ORDER BY line_number"
+    ).df()
+    return CleanResult(
+        kept=_contract_frame(kept),
+        rejected=rejected,
+        warnings={s.WARN_INVALID_RATING: int(warn[0]), s.WARN_UNKNOWN_AGENT: int(warn[1])},
+    )
+
+
+def _is_json_object(raw: Any) -> bool:
+    import json
+
+    try:
+        return isinstance(json.loads(raw), dict)
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_text(value: Any) -> str | None:
+    """A raw field as text, the way json_extract_string renders it (timestamps ISO)."""
+    if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _to_contract(table: pa.Table) -> pa.Table:
+    try:
+        return table.cast(s.CLEANED_SCHEMA)
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise ContractError(f"cleaned rows do not fit the contract: {exc}") from None
+
+
+def _contract_frame(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype()}.get)
+
+
+# --------------------------------------------------------------------------------------------
+# The file-to-file run
+# --------------------------------------------------------------------------------------------
+@dataclass
+class EtlResult:
+    """What a run did; ``up_to_date`` means it found nothing to do."""
+
+    rows_in: int
+    rows_out: int
+    rejected: dict[str, int]
+    warnings: dict[str, int]
+    blank_lines: int
+    seconds: float
+    up_to_date: bool
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            return f"up to date: {self.rows_out:,} rows (nothing changed since the last run)"
+        warn = ", ".join(f"{k} {v:,}" for k, v in self.warnings.items() if v) or "none"
+        return (
+            f"{self.rows_in:,} rows in, {self.rows_out:,} kept, {self.rows_rejected:,} rejected, "
+            f"warnings: {warn} ({self.seconds:.1f}s)"
+        )
+
+
+def _check_calls_path(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(
+            f"{path}: calls file not found; pass --calls PATH or run "
+            "`support-analytics simulate` first"
+        )
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; pass the NDJSON calls file itself")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: calls file is empty (0 bytes)")
+    return path
+
+
+def _run_options(partition_by: str | None = None) -> dict[str, Any]:
+    return {"schema_version": s.SCHEMA_VERSION, "partition_by": partition_by}
+
+
+def is_up_to_date(
+    manifest: dict[str, Any], calls: Path, agents: Path, output: Path, rejects: Path
+) -> bool:
+    """True when inputs, outputs and options all match what the manifest recorded."""
+    inputs = manifest.get("inputs") or {}
+    return (
+        manifest.get("options") == _run_options()
+        and (inputs.get("calls") or {}).get("path") == str(calls)
+        and (inputs.get("agents") or {}).get("path") == str(agents)
+        and fingerprint_matches(inputs.get("calls"), calls)
+        and fingerprint_matches(inputs.get("agents"), agents)
+        and fingerprint_matches(manifest.get("output"), output)
+        and fingerprint_matches(manifest.get("rejects"), rejects)
+    )
+
+
+def _result_from_manifest(manifest: dict[str, Any]) -> EtlResult:
+    rows = manifest.get("rows") or {}
+    return EtlResult(
+        rows_in=int(rows.get("input", 0)),
+        rows_out=int(rows.get("output", 0)),
+        rejected=dict(rows.get("rejected") or {}),
+        warnings=dict(manifest.get("warnings") or {}),
+        blank_lines=int(rows.get("blank_lines", 0)),
+        seconds=0.0,
+        up_to_date=True,
+        manifest=manifest,
+    )
+
+
+@contextlib.contextmanager
+def _output_lock(output: Path, wait: float | None, quiet: bool) -> Iterator[None]:
+    """One writer per output: a second run waits (saying so) or fails with a clear message."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(output) + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if wait is not None and wait <= 0:
+            raise LockedError(
+                f"{output}: another ETL run is writing it (lock {lock.lock_file}); try again "
+                "when it finishes"
+            ) from None
+        if not quiet:
+            print(f"waiting for another ETL run writing {output} to finish...", file=sys.stderr)
+        try:
+            lock.acquire(timeout=-1 if wait is None else wait)
+        except Timeout:
+            raise LockedError(
+                f"{output}: still locked by another ETL run after {wait:.0f}s "
+                f"(lock {lock.lock_file}); try again later"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run_etl(
+    calls: Path | str = config.DEFAULT_CALLS,
+    agents: Path | str = config.DEFAULT_AGENTS,
+    output: Path | str = config.DEFAULT_OUTPUT,
+    manifest: Path | str = config.DEFAULT_MANIFEST,
+    rejects: Path | str = config.DEFAULT_REJECTS,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    lock_wait: float | None = None,
+    chunk_bytes: int = config.READ_CHUNK_BYTES,
+) -> EtlResult:
+    """Clean an NDJSON calls file into Parquet + rejects + manifest, all written atomically.
+
+    Does nothing (``up_to_date``) when the manifest shows the same inputs and intact outputs,
+    unless ``force``. Raises InputError for unusable inputs before any output is touched.
+    """
+    calls, agents, output = Path(calls), Path(agents), Path(output)
+    manifest_path, rejects = Path(manifest), Path(rejects)
+    _check_calls_path(calls)
+    agents_table = _agents_arrow(load_agents(agents))
+
+    with _output_lock(output, lock_wait, quiet=not progress):
+        previous = read_manifest(manifest_path)
+        if not force and is_up_to_date(previous, calls, agents, output, rejects):
+            return _result_from_manifest(previous)
+        return _run_locked(
+            calls, agents, output, manifest_path, rejects, agents_table, progress, chunk_bytes
+        )
+
+
+def _run_locked(
+    calls: Path,
+    agents: Path,
+    output: Path,
+    manifest_path: Path,
+    rejects: Path,
+    agents_table: pa.Table,
+    progress: bool,
+    chunk_bytes: int,
+) -> EtlResult:
+    started = time.perf_counter()
+    for target in (output, rejects, manifest_path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".work", dir=output.parent))
+    try:
+        con = _connect(workdir)
+        con.register("agents_src", agents_table)
+        con.execute("CREATE TABLE agents AS SELECT * FROM agents_src")
+        con.execute(_STAGED_DDL)
+        fh, gzipped = _open_calls(calls)
+        hasher = None if gzipped else hashlib.sha256()
+        bar = Progress(
+            "etl", total_bytes=None if gzipped else calls.stat().st_size, enabled=progress
+        )
+        rows_in = blank = 0
+        with fh:
+            for chunk in _iter_chunks(fh, calls, chunk_bytes, hasher):
+                con.register("chunk", chunk.table)
+                non_blank = f"(SELECT * FROM chunk WHERE trim(raw, {_TRIM}) <> '')"
+                inserted = con.execute(
+                    _stage_sql(f"({_parse_sql(non_blank)})", keep_raw=gzipped)
+                ).fetchone()[0]
+                con.unregister("chunk")
+                rows_in += inserted
+                blank += chunk.table.num_rows - inserted
+                bar.update(rows=chunk.table.num_rows, nbytes=chunk.nbytes)
+        bar.close()
+        calls_sha = hasher.hexdigest() if hasher is not None else file_sha256(calls)
+
+        if rows_in == 0:
+            raise InputError(f"{calls}: holds no calls (only blank lines)")
+        n_objects = con.execute(
+            f"SELECT count(*) FROM staged WHERE reason IS DISTINCT FROM '{s.REJECT_MALFORMED}' "
+            f"AND reason IS DISTINCT FROM '{s.REJECT_ENCODING}'"
+        ).fetchone()[0]
+        if n_objects == 0:
+            raise InputError(
+                f"{calls}: is not NDJSON: none of its {rows_in:,} lines is a JSON object"
+            )
+
+        con.execute(_DUPS_SQL)
+        dup_lines = con.sql(_DUP_LINES_SQL).to_arrow_table()
+        if not gzipped and dup_lines.num_rows:
+            dup_lines = dup_lines.set_column(
+                2,
+                "raw",
+                pa.array(
+                    _read_lines_at(calls, dup_lines["byte_offset"].to_numpy()), type=pa.string()
+                ),
+            )
+        con.register("dup_lines", dup_lines)
+
+        tmp_parquet = workdir / "cleaned.parquet"
+        tmp_rejects = workdir / "rejects.jsonl"
+        con.execute(
+            f"COPY ({_kept_sql()}) TO {_sql_str(str(tmp_parquet))} (FORMAT parquet, "
+            f"COMPRESSION zstd, KV_METADATA {{'support_analytics.schema_version': "
+            f"{_sql_str(s.SCHEMA_VERSION)}}})"
+        )
+        con.execute(
+            f"COPY (SELECT line_number, reason, raw FROM staged WHERE reason IS NOT NULL "
+            f"UNION ALL SELECT line_number, '{s.REJECT_DUPLICATE}' AS reason, raw FROM dup_lines "
+            f"ORDER BY line_number) TO {_sql_str(str(tmp_rejects))} (FORMAT json)"
+        )
+        if not tmp_rejects.exists():  # DuckDB writes nothing for zero rows on some versions
+            tmp_rejects.write_bytes(b"")
+        warn_row = con.execute(_WARNINGS_SQL).fetchone()
+        by_reason = dict(
+            con.execute(
+                "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
+            ).fetchall()
+        )
+        if dup_lines.num_rows:
+            by_reason[s.REJECT_DUPLICATE] = dup_lines.num_rows
+        con.close()
+
+        rows_out = int(warn_row[2])
+        rejected = {r: int(by_reason.get(r, 0)) for r in s.REJECT_REASONS}
+        if rows_out + sum(rejected.values()) != rows_in:  # pragma: no cover - invariant
+            raise ContractError(
+                f"row counts do not reconcile: {rows_in} in != {rows_out} kept + "
+                f"{sum(rejected.values())} rejected"
+            )
+        problems = s.contract_mismatches(pq.read_schema(tmp_parquet))
+        if problems:
+            raise ContractError(f"{output}: output breaks the contract: {'; '.join(problems)}")
+        _fsync(tmp_parquet)
+        _fsync(tmp_rejects)
+
+        os.replace(tmp_parquet, output)
+        os.replace(tmp_rejects, rejects)
+        warnings = {
+            s.WARN_INVALID_RATING: int(warn_row[0]),
+            s.WARN_UNKNOWN_AGENT: int(warn_row[1]),
+        }
+        seconds = time.perf_counter() - started
+        payload = update_cleaned_calls_manifest(
+            output,
+            manifest_path,
+            engine=ENGINE,
+            seconds=round(seconds, 3),
+            options=_run_options(),
+            inputs={
+                "calls": file_fingerprint(calls, calls_sha),
+                "agents": file_fingerprint(agents),
+            },
+            rejects=file_fingerprint(rejects),
+            rows={
+                "input": rows_in,
+                "output": rows_out,
+                "rejected": rejected,
+                "blank_lines": blank,
+            },
+            warnings=warnings,
+        )
+        return EtlResult(rows_in, rows_out, rejected, warnings, blank, seconds, False, payload)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _read_lines_at(path: Path, offsets: np.ndarray) -> list[str]:
+    """The original text of the lines starting at these byte offsets (duplicates are rare)."""
+    out: list[str] = []
+    with open(path, "rb") as fh:
+        for off in offsets.tolist():
+            fh.seek(off)
+            out.append(fh.readline().rstrip(b"\r\n").decode("utf-8", "backslashreplace"))
+    return out
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())

@@ -1,0 +1,163 @@
+"""The manifest: what the ETL read, what it wrote, and hashes that say whether it is stale.
+
+Downstream steps (the report, caches) key on :func:`manifest_hash`, so it covers the content
+of the outputs and inputs but not volatile fields such as timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MANIFEST_FORMAT = 1
+_HASH_CHUNK = 4 * 1024 * 1024
+# Fields that change on every run without the data changing.
+_VOLATILE = {"created_at", "file_mtime", "mtime_ns", "seconds"}
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write via a temp file in the same folder and os.replace, so readers never see half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def file_sha256(path: Path | str) -> str:
+    """Hex sha256 of a file, read in chunks so memory stays flat for big files."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_HASH_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_fingerprint(path: Path | str, sha256: str | None = None) -> dict[str, Any]:
+    """Size, mtime and sha256 of one file: enough to tell later whether it changed."""
+    stat = os.stat(path)
+    return {
+        "path": str(path),
+        "file_size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "file_mtime": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(),
+        "sha256": sha256 or file_sha256(path),
+    }
+
+
+def fingerprint_matches(recorded: dict[str, Any] | None, path: Path | str) -> bool:
+    """Whether a file is still the one recorded.
+
+    Size and mtime equal means unchanged without reading the file (what make does); when
+    either differs the content hash decides, so a touched-but-identical file stays fresh.
+    """
+    if not recorded or not os.path.exists(path):
+        return False
+    stat = os.stat(path)
+    if stat.st_size != recorded.get("file_size"):
+        return False
+    if stat.st_mtime_ns == recorded.get("mtime_ns"):
+        return True
+    return file_sha256(path) == recorded.get("sha256")
+
+
+def read_manifest(path: Path | str, *, warn: bool = True) -> dict[str, Any]:
+    """The manifest as a dict; {} when missing or corrupt (with a warning), so a run rebuilds it."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if warn:
+            print(
+                f"warning: manifest {path} is unreadable ({exc}); it will be rebuilt",
+                file=sys.stderr,
+            )
+        return {}
+    if not isinstance(data, dict):
+        if warn:
+            print(
+                f"warning: manifest {path} is not a JSON object; it will be rebuilt",
+                file=sys.stderr,
+            )
+        return {}
+    return data
+
+
+def write_manifest(path: Path | str, payload: dict[str, Any]) -> None:
+    """Write the manifest atomically, pretty-printed with sorted keys for readable diffs."""
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def manifest_hash(manifest: dict[str, Any]) -> str:
+    """A short hash of the manifest's content, ignoring timestamps: a cache key for reports."""
+    canonical = json.dumps(_stable(manifest), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def update_cleaned_calls_manifest(
+    output_path: Path | str, manifest_path: Path | str, **fields: Any
+) -> dict[str, Any]:
+    """Record the Parquet's size, mtime and sha256 (plus any run fields) in the manifest."""
+    from support_analytics import __version__
+    from support_analytics.schema import SCHEMA_VERSION
+
+    payload: dict[str, Any] = {
+        "manifest_format": MANIFEST_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    payload.update(fields)
+    payload["output"] = file_fingerprint(output_path)
+    write_manifest(manifest_path, payload)
+    return payload
+
+
+def outputs_match(manifest: dict[str, Any], paths: Iterable[tuple[str, Path | str]]) -> bool:
+    """Whether every named output still matches its recorded fingerprint."""
+    return all(fingerprint_matches(manifest.get(key), path) for key, path in paths)
+
+
+def verify_output(manifest: dict[str, Any], output_path: Path | str) -> str | None:
+    """None when the Parquet's sha256 matches the manifest, else a message with the fix."""
+    recorded = (manifest.get("output") or {}).get("sha256")
+    if not recorded:
+        return f"{manifest_path_hint(output_path)} has no record of {output_path}; rerun etl"
+    if not os.path.exists(output_path):
+        return f"{output_path} is missing; rerun `support-analytics etl`"
+    actual = file_sha256(output_path)
+    if actual != recorded:
+        return (
+            f"{output_path} changed since the ETL wrote it (sha256 {actual[:12]}... != manifest "
+            f"{recorded[:12]}...); rerun `support-analytics etl --force`"
+        )
+    return None
+
+
+def manifest_path_hint(output_path: Path | str) -> str:
+    return f"the manifest beside {Path(output_path).name}"
