@@ -1,0 +1,120 @@
+"""The CLI through the real console script: exit codes, one-line errors, summaries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SCRIPT = Path(sys.executable).with_name("support-analytics")
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    exe = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "support_analytics"]
+    return subprocess.run(
+        [*exe, *args], capture_output=True, text=True, cwd=cwd, timeout=120, check=False
+    )
+
+
+def etl_args(tmp_path: Path, calls: Path) -> list[str]:
+    return [
+        "etl",
+        "--calls", str(calls),
+        "--agents", str(FIXTURES / "agents.csv"),
+        "--output", str(tmp_path / "out" / "c.parquet"),
+        "--manifest", str(tmp_path / "out" / "m.json"),
+        "--rejects", str(tmp_path / "out" / "r.jsonl"),
+    ]  # fmt: skip
+
+
+def test_etl_prints_a_summary_and_reconciles(tmp_path: Path) -> None:
+    proc = cli(*etl_args(tmp_path, FIXTURES / "calls_every_reject.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert "9 rows in, 2 kept, 7 rejected" in proc.stdout
+    manifest = json.loads((tmp_path / "out" / "m.json").read_text())
+    rows = manifest["rows"]
+    assert rows["input"] == rows["output"] + sum(rows["rejected"].values())
+    rejects = (tmp_path / "out" / "r.jsonl").read_text().splitlines()
+    assert len(rejects) == 7
+
+
+def test_second_run_says_up_to_date_and_force_reruns(tmp_path: Path) -> None:
+    args = etl_args(tmp_path, FIXTURES / "calls_clean.json")
+    assert cli(*args).returncode == 0
+    second = cli(*args)
+    assert second.returncode == 0 and "up to date" in second.stdout
+    forced = cli(*args, "--force")
+    assert forced.returncode == 0 and "3 rows in, 3 kept" in forced.stdout
+
+
+def test_changed_input_reruns(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.json"
+    shutil.copy(FIXTURES / "calls_clean.json", calls)
+    args = etl_args(tmp_path, calls)
+    assert cli(*args).returncode == 0
+    with calls.open("a") as fh:
+        fh.write("garbage\n")
+    proc = cli(*args)
+    assert "4 rows in, 3 kept, 1 rejected" in proc.stdout
+
+
+def test_deleted_output_reruns(tmp_path: Path) -> None:
+    args = etl_args(tmp_path, FIXTURES / "calls_clean.json")
+    assert cli(*args).returncode == 0
+    (tmp_path / "out" / "c.parquet").unlink()
+    proc = cli(*args)
+    assert "up to date" not in proc.stdout and (tmp_path / "out" / "c.parquet").exists()
+
+
+def test_corrupt_manifest_is_rebuilt_with_a_warning(tmp_path: Path) -> None:
+    args = etl_args(tmp_path, FIXTURES / "calls_clean.json")
+    assert cli(*args).returncode == 0
+    (tmp_path / "out" / "m.json").write_text("{truncated")
+    proc = cli(*args)
+    assert proc.returncode == 0 and "will be rebuilt" in proc.stderr
+    assert json.loads((tmp_path / "out" / "m.json").read_text())["rows"]["output"] == 3
+
+
+@pytest.mark.parametrize(
+    ("calls_content", "agents_content", "expected"),
+    [
+        (None, None, "calls file not found"),
+        (b"", None, "empty"),
+        (b"[{}]", None, "JSON array"),
+        (b"a,b\n1,2\n", None, "not NDJSON"),
+        (b'{"call_id": "A"}\n', "agent_id,name\nA1,x\n", "missing column"),
+        (b'{"call_id": "A"}\n', "agent_id,agent_name,region\nA,x,y\nA,z,y\n", "duplicate"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_code_2(
+    tmp_path: Path, calls_content: bytes | None, agents_content: str | None, expected: str
+) -> None:
+    calls = tmp_path / "calls.json"
+    if calls_content is not None:
+        calls.write_bytes(calls_content)
+    args = etl_args(tmp_path, calls)
+    if agents_content is not None:
+        agents = tmp_path / "agents.csv"
+        agents.write_text(agents_content)
+        args[args.index("--agents") + 1] = str(agents)
+    proc = cli(*args, "--quiet")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    proc = cli(*etl_args(tmp_path, tmp_path / "missing.json"), "--verbose")
+    assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def test_version_and_help() -> None:
+    assert cli("--version").stdout.startswith("support-analytics ")
+    help_text = cli("--help").stdout
+    assert "simulate" in help_text and "etl" in help_text

@@ -1,0 +1,356 @@
+"""The cleaning rules, one behaviour per test, through the real file-to-file run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from support_analytics import schema as s
+from support_analytics.errors import InputError
+from support_analytics.etl import (
+    clean_calls,
+    clean_calls_detailed,
+    load_agents,
+    load_calls,
+    run_etl,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AGENTS = FIXTURES / "agents.csv"
+
+
+def call(call_id: str = "C1", **fields: object) -> str:
+    base: dict[str, object] = {
+        s.CALL_ID: call_id,
+        s.AGENT_ID: "A1",
+        s.CUSTOMER_ID: "U1",
+        s.START_TIME: "2026-01-05T09:00:00Z",
+        s.END_TIME: "2026-01-05T09:05:00Z",
+        s.ISSUE_TYPE: "billing",
+        s.RESOLUTION: "resolved",
+        s.RATING: 4,
+    }
+    base.update(fields)
+    return json.dumps({k: v for k, v in base.items() if v is not ...})
+
+
+def run(tmp_path: Path, lines: list[str] | bytes, **kwargs: object):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    calls = tmp_path / "calls.json"
+    if isinstance(lines, bytes):
+        calls.write_bytes(lines)
+    else:
+        calls.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_etl(
+        calls,
+        kwargs.pop("agents", AGENTS),
+        out / "cleaned.parquet",
+        out / "manifest.json",
+        out / "rejects.jsonl",
+        progress=False,
+        **kwargs,
+    )
+    kept = pd.read_parquet(out / "cleaned.parquet") if (out / "cleaned.parquet").exists() else None
+    rejects = [
+        json.loads(line)
+        for line in (out / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
+        if line
+    ]
+    return result, kept, rejects
+
+
+def reasons(rejects: list[dict]) -> list[tuple[int, str]]:
+    return [(r[s.REJECT_LINE_NUMBER], r[s.REJECT_REASON]) for r in rejects]
+
+
+# --- kept rows --------------------------------------------------------------------------------
+def test_output_matches_the_contract_schema(tmp_path: Path) -> None:
+    run(tmp_path, [call()])
+    parquet_schema = pq.read_schema(tmp_path / "out" / "cleaned.parquet")
+    assert s.contract_mismatches(parquet_schema) == []
+    assert parquet_schema.metadata[b"support_analytics.schema_version"] == s.SCHEMA_VERSION.encode()
+
+
+def test_offsets_are_converted_to_utc(tmp_path: Path) -> None:
+    _, kept, _ = run(
+        tmp_path,
+        [call(start_time="2026-01-05T17:00:00+08:00", end_time="2026-01-05T17:04:00+08:00")],
+    )
+    assert kept[s.START_TIME][0] == pd.Timestamp("2026-01-05T09:00:00Z")
+    assert str(kept[s.START_TIME].dt.tz) == "UTC"
+
+
+def test_naive_timestamps_are_taken_as_utc(tmp_path: Path) -> None:
+    _, kept, _ = run(
+        tmp_path, [call(start_time="2026-01-05 09:00:00", end_time="2026-01-05 09:01:00")]
+    )
+    assert kept[s.START_TIME][0] == pd.Timestamp("2026-01-05T09:00:00Z")
+
+
+def test_duration_is_minutes_rounded_to_two_decimals(tmp_path: Path) -> None:
+    _, kept, _ = run(
+        tmp_path,
+        [
+            call("A", end_time="2026-01-05T09:10:30Z"),
+            call("B", end_time="2026-01-05T09:00:20Z"),
+            call("C", end_time="2026-01-05T09:00:00.3Z"),
+        ],
+    )
+    durations = dict(zip(kept[s.CALL_ID], kept[s.CALL_DURATION_MINUTES], strict=True))
+    assert durations == {"A": 10.5, "B": 0.33, "C": 0.01}
+
+
+def test_call_date_and_hour_come_from_the_utc_start(tmp_path: Path) -> None:
+    _, kept, _ = run(
+        tmp_path,
+        [call(start_time="2026-01-06T01:30:00+03:00", end_time="2026-01-06T01:40:00+03:00")],
+    )
+    assert str(kept[s.CALL_DATE][0]) == "2026-01-05"
+    assert kept[s.HOUR_OF_DAY][0] == 22
+
+
+def test_categories_are_trimmed_and_lower_cased(tmp_path: Path) -> None:
+    _, kept, _ = run(tmp_path, [call(issue_type="  Billing\t", resolution="RESOLVED ")])
+    assert (kept[s.ISSUE_TYPE][0], kept[s.RESOLUTION][0]) == ("billing", "resolved")
+
+
+def test_agent_name_and_region_come_from_agents_csv(tmp_path: Path) -> None:
+    _, kept, _ = run(tmp_path, [call(agent_id="A1")])
+    assert (kept[s.AGENT_NAME][0], kept[s.REGION][0]) == ("Smith, Jo", "Europe")
+
+
+def test_columns_are_in_contract_order(tmp_path: Path) -> None:
+    _, kept, _ = run(tmp_path, [call()])
+    assert tuple(kept.columns) == s.CLEANED_COLUMNS
+
+
+# --- rejects ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"call_id": "X", "start_time": ', s.REJECT_MALFORMED),
+        ("not json", s.REJECT_MALFORMED),
+        ("[1, 2, 3]", s.REJECT_MALFORMED),
+        ('"a string"', s.REJECT_MALFORMED),
+        (call(start_time=...), s.REJECT_MISSING_TS),
+        (call(end_time=None), s.REJECT_MISSING_TS),
+        (call(end_time="  "), s.REJECT_MISSING_TS),
+        (call(start_time="yesterday"), s.REJECT_INVALID_TS),
+        (call(start_time="2026-13-45T99:00:00Z"), s.REJECT_INVALID_TS),
+        (call(start_time=1767603600), s.REJECT_INVALID_TS),
+        (call(start_time="2026-01-05"), s.REJECT_INVALID_TS),
+        (call(start_time="infinity"), s.REJECT_INVALID_TS),
+        (call(end_time="2026-01-05T08:59:59Z"), s.REJECT_NON_POSITIVE),
+        (call(end_time="2026-01-05T09:00:00Z"), s.REJECT_NON_POSITIVE),
+        (call(call_id=...), s.REJECT_MISSING_CALL_ID),
+        (call(call_id=" "), s.REJECT_MISSING_CALL_ID),
+    ],
+)
+def test_bad_line_is_rejected_with_its_reason(tmp_path: Path, line: str, reason: str) -> None:
+    result, _, rejects = run(tmp_path, [call("OK"), line])
+    assert reasons(rejects) == [(2, reason)]
+    assert rejects[0][s.REJECT_RAW] == line
+    assert result.rows_out == 1
+
+
+def test_first_duplicate_is_kept_and_later_ones_rejected(tmp_path: Path) -> None:
+    lines = [call("D", customer_id="first"), call("D", customer_id="second"), call("D")]
+    _, kept, rejects = run(tmp_path, lines)
+    assert kept[s.CUSTOMER_ID].tolist() == ["first"]
+    assert reasons(rejects) == [(2, s.REJECT_DUPLICATE), (3, s.REJECT_DUPLICATE)]
+    assert [r[s.REJECT_RAW] for r in rejects] == lines[1:]
+
+
+def test_a_rejected_line_does_not_claim_its_call_id(tmp_path: Path) -> None:
+    _, kept, rejects = run(tmp_path, [call("D", start_time="bad"), call("D", customer_id="ok")])
+    assert kept[s.CUSTOMER_ID].tolist() == ["ok"]
+    assert reasons(rejects) == [(1, s.REJECT_INVALID_TS)]
+
+
+def test_every_reject_kind_in_one_file_reconciles(tmp_path: Path) -> None:
+    lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines()
+    result, kept, rejects = run(tmp_path, lines)
+    assert reasons(rejects) == [
+        (2, s.REJECT_MALFORMED),
+        (3, s.REJECT_MALFORMED),
+        (4, s.REJECT_MISSING_TS),
+        (5, s.REJECT_INVALID_TS),
+        (6, s.REJECT_NON_POSITIVE),
+        (7, s.REJECT_DUPLICATE),
+        (8, s.REJECT_MISSING_CALL_ID),
+    ]
+    assert result.rows_in == len(lines) == len(kept) + len(rejects)
+    assert result.manifest["rows"]["rejected"][s.REJECT_MALFORMED] == 2
+
+
+# --- warnings ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("rating", [0, 6, -1, 4.5, "five", True, {"x": 1}])
+def test_out_of_range_rating_becomes_null_with_a_warning(tmp_path: Path, rating: object) -> None:
+    result, kept, rejects = run(tmp_path, [call(rating=rating)])
+    assert pd.isna(kept[s.RATING][0])
+    assert result.warnings[s.WARN_INVALID_RATING] == 1
+    assert rejects == []
+
+
+@pytest.mark.parametrize(("rating", "expected"), [(1, 1), (5, 5), ("3", 3), (4.0, 4)])
+def test_integer_ratings_one_to_five_are_kept(
+    tmp_path: Path, rating: object, expected: int
+) -> None:
+    result, kept, _ = run(tmp_path, [call(rating=rating)])
+    assert kept[s.RATING][0] == expected
+    assert result.warnings[s.WARN_INVALID_RATING] == 0
+
+
+def test_missing_rating_is_null_without_a_warning(tmp_path: Path) -> None:
+    result, kept, _ = run(tmp_path, [call(rating=None), call("C2", rating=...)])
+    assert kept[s.RATING].isna().all()
+    assert result.warnings[s.WARN_INVALID_RATING] == 0
+
+
+def test_unknown_agent_is_kept_with_null_name_and_a_warning(tmp_path: Path) -> None:
+    result, kept, _ = run(tmp_path, [call(agent_id="A404")])
+    assert kept[s.AGENT_ID][0] == "A404"
+    assert pd.isna(kept[s.AGENT_NAME][0]) and pd.isna(kept[s.REGION][0])
+    assert result.warnings[s.WARN_UNKNOWN_AGENT] == 1
+
+
+# --- file handling ----------------------------------------------------------------------------
+def test_blank_lines_are_counted_but_are_not_rows(tmp_path: Path) -> None:
+    result, kept, rejects = run(tmp_path, [call("A"), "", "   ", call("B")])
+    assert (result.rows_in, len(kept), rejects) == (2, 2, [])
+    assert result.blank_lines == 2
+
+
+def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
+    _, _, rejects = run(tmp_path, [call("A"), "", "oops"])
+    assert reasons(rejects) == [(3, s.REJECT_MALFORMED)]
+
+
+def test_crlf_line_endings_and_bom_are_accepted(tmp_path: Path) -> None:
+    data = b"\xef\xbb\xbf" + (call("A") + "\r\n" + "oops\r\n").encode()
+    _, kept, rejects = run(tmp_path, data)
+    assert kept[s.CALL_ID].tolist() == ["A"]
+    assert rejects[0][s.REJECT_RAW] == "oops"
+
+
+def test_last_line_without_newline_is_read(tmp_path: Path) -> None:
+    _, kept, _ = run(tmp_path, (call("A") + "\n" + call("B")).encode())
+    assert sorted(kept[s.CALL_ID]) == ["A", "B"]
+
+
+def test_gzip_input_is_read_whatever_its_name(tmp_path: Path) -> None:
+    data = gzip.compress((call("A") + "\n" + call("A") + "\n").encode())
+    result, kept, rejects = run(tmp_path, data)
+    assert kept[s.CALL_ID].tolist() == ["A"]
+    assert reasons(rejects) == [(2, s.REJECT_DUPLICATE)]
+    assert rejects[0][s.REJECT_RAW] == call("A")
+
+
+def test_line_with_invalid_utf8_is_rejected_not_fatal(tmp_path: Path) -> None:
+    data = (call("A") + "\n").encode() + b'{"call_id": "caf\xe9"}\n'
+    _, kept, rejects = run(tmp_path, data)
+    assert kept[s.CALL_ID].tolist() == ["A"]
+    assert reasons(rejects) == [(2, s.REJECT_ENCODING)]
+    assert "\\xe9" in rejects[0][s.REJECT_RAW]
+
+
+def test_small_read_chunks_give_the_same_result(tmp_path: Path) -> None:
+    lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines() * 3
+    _, kept_big, rej_big = run(tmp_path / "big", lines)
+    _, kept_small, rej_small = run(tmp_path / "small", lines, chunk_bytes=50)
+    pd.testing.assert_frame_equal(kept_big, kept_small)
+    assert rej_big == rej_small
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "no calls"),
+        (b'[{"call_id": "A"}]\n', "JSON array"),
+        (b"call_id,agent_id\nA,B\n", "not NDJSON"),
+        (b"\x00\x01\x02\xff\xfe\n", "not NDJSON"),
+    ],
+)
+def test_unusable_calls_file_is_a_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        run(tmp_path, content)
+    assert "calls.json" in str(info.value)
+    assert not (tmp_path / "out" / "cleaned.parquet").exists()
+
+
+def test_missing_calls_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        run_etl(
+            tmp_path / "nope.json",
+            AGENTS,
+            tmp_path / "o.parquet",
+            tmp_path / "m.json",
+            tmp_path / "r.jsonl",
+            progress=False,
+        )
+
+
+# --- agents.csv -------------------------------------------------------------------------------
+def test_agents_csv_with_bom_quotes_and_extra_columns_loads(tmp_path: Path) -> None:
+    path = tmp_path / "agents.csv"
+    path.write_bytes(b'\xef\xbb\xbfagent_id,team,agent_name,region\r\nA1,x,"Doe, J",Europe\r\n\r\n')
+    agents = load_agents(path)
+    assert agents.to_dict("records") == [
+        {s.AGENT_ID: "A1", s.AGENT_NAME: "Doe, J", s.REGION: "Europe"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("agent_id,agent_name\nA1,Jo\n", "missing column"),
+        ("agent_id,agent_name,region\nA1,Jo,EU\nA1,Al,EU\n", "duplicate agent_id 'A1'"),
+        ("agent_id,agent_name,region\n,Jo,EU\n", "has no agent_id"),
+        ("", "empty"),
+    ],
+)
+def test_bad_agents_csv_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "agents.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_agents(path)
+
+
+# --- in-memory API: same rules ----------------------------------------------------------------
+def test_clean_calls_agrees_with_the_file_run(tmp_path: Path) -> None:
+    lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines()
+    _, kept_file, rejects_file = run(tmp_path, lines)
+    frame = load_calls(tmp_path / "calls.json")
+    detailed = clean_calls_detailed(frame, load_agents(AGENTS))
+    pd.testing.assert_frame_equal(
+        detailed.kept.astype({s.RATING: "float64"}),
+        kept_file.astype({s.RATING: "float64"}),
+        check_dtype=False,
+    )
+    assert list(detailed.rejected[s.REJECT_REASON]) == [r[s.REJECT_REASON] for r in rejects_file]
+
+
+def test_clean_calls_accepts_a_frame_built_by_hand() -> None:
+    frame = pd.DataFrame(
+        {
+            s.CALL_ID: ["A", "B"],
+            s.AGENT_ID: ["A1", "A2"],
+            s.CUSTOMER_ID: ["U1", "U2"],
+            s.START_TIME: ["2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z"],
+            s.END_TIME: ["2026-01-05T09:01:00Z", "2026-01-05T09:00:00Z"],
+            s.ISSUE_TYPE: ["Billing", "x"],
+            s.RESOLUTION: ["resolved", "x"],
+            s.RATING: [5.0, math.nan],
+        }
+    )
+    kept = clean_calls(frame, load_agents(AGENTS))
+    assert kept[s.CALL_ID].tolist() == ["A"]
+    assert kept[s.RATING].tolist() == [5]
