@@ -18,9 +18,11 @@ import gzip
 import hashlib
 import io
 import os
+import queue
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,6 +51,15 @@ from support_analytics.progress import Progress
 ENGINE = "duckdb"
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
+_BATCH_ROWS = 65_536
+_LINES_SCHEMA = pa.schema(
+    [
+        ("line_number", pa.int64()),
+        ("byte_offset", pa.int64()),
+        ("raw", pa.large_string()),
+        ("bad_encoding", pa.bool_()),
+    ]
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -58,7 +69,6 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-_TRIM = _sql_str(s.TRIM_CHARS)
 _ISO = _sql_str(s.ISO_TIMESTAMP_REGEX)
 
 
@@ -73,7 +83,7 @@ FROM (
   SELECT *, CASE WHEN is_object THEN json_extract_string(raw, [{paths}]) END AS f
   FROM (
     SELECT *, (NOT bad_encoding AND json_valid(raw)
-               AND starts_with(ltrim(raw, {_TRIM}), '{{')) AS is_object
+               AND starts_with(ltrim(raw), '{{')) AS is_object
     FROM {src}
   )
 )"""
@@ -92,9 +102,11 @@ def _rules_sql(src: str) -> str:
     Reasons are tested in the order of ``schema.REJECT_REASONS``; the first that applies wins.
     Duplicates are decided later, over all rows that pass these rules.
     """
-    txt = {
-        name: f"NULLIF(trim(CAST({name} AS VARCHAR), {_TRIM}), '')" for name in s.RAW_CALL_FIELDS
-    }
+    # Text fields lose leading/trailing spaces (SQL trim, the same in Spark); timestamps are
+    # not trimmed: a padded timestamp is not strict ISO-8601.
+    txt = {name: f"NULLIF(trim(CAST({name} AS VARCHAR)), '')" for name in s.RAW_CALL_FIELDS}
+    for name in (s.START_TIME, s.END_TIME):
+        txt[name] = f"NULLIF(CAST({name} AS VARCHAR), '')"
     rating_ok = " OR ".join(f"rating_num = {n}" for n in range(s.MIN_RATING, s.MAX_RATING + 1))
     return f"""
 SELECT line_number, byte_offset, raw,
@@ -135,12 +147,11 @@ CREATE TABLE staged (
 )"""
 
 
-def _stage_sql(src: str, keep_raw: bool) -> str:
-    """Insert rule results; the raw text is kept only where a reject needs it (or asked)."""
+def _stage_select(src: str, keep_raw: bool) -> str:
+    """Rule results in `staged` layout; raw text is kept only where a reject needs it."""
     raw = "raw" if keep_raw else "CASE WHEN reason IS NOT NULL THEN raw END"
     return f"""
-INSERT INTO staged
-SELECT line_number, byte_offset, {raw}, reason, call_id, agent_id, customer_id,
+SELECT line_number, byte_offset, {raw} AS raw, reason, call_id, agent_id, customer_id,
        {s.START_TIME}, {s.END_TIME}, {s.ISSUE_TYPE}, {s.RESOLUTION}, {s.RATING}, rating_invalid
 FROM ({_rules_sql(src)})"""
 
@@ -161,7 +172,11 @@ WHERE v.reason IS NULL AND (d.call_id IS NULL OR v.line_number = d.first_line)""
 
 
 def _kept_sql() -> str:
-    """The kept rows in contract order, sorted by start time so Parquet stats prune by date."""
+    """The kept rows, columns in contract order, rows in input order.
+
+    The explicit sort makes the Parquet bytes deterministic: parallel hash joins do not keep
+    insertion order.
+    """
     centi = s.MICROS_PER_CENTIMINUTE
     cols = {
         s.CALL_ID: "v.call_id",
@@ -182,7 +197,7 @@ def _kept_sql() -> str:
         s.HOUR_OF_DAY: f"CAST(hour(v.{s.START_TIME}) AS INTEGER)",
     }
     select = ",\n  ".join(f"{cols[name]} AS {name}" for name in s.CLEANED_COLUMNS)
-    return f"SELECT\n  {select}{_KEPT_FROM}\nORDER BY {s.START_TIME}, {s.CALL_ID}"
+    return f"SELECT\n  {select}{_KEPT_FROM}\nORDER BY v.line_number"
 
 
 _WARNINGS_SQL = f"""
@@ -199,8 +214,7 @@ ORDER BY v.line_number"""
 
 def _connect(workdir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection in UTC with bounded memory that spills to ``workdir``."""
-    db = str(workdir / "etl.duckdb") if workdir else ":memory:"
-    con = duckdb.connect(db)
+    con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = {_sql_str(config.DUCKDB_MEMORY_LIMIT)}")
     con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
@@ -315,7 +329,7 @@ def _lines_table(data: bytes, first_line: int, base_offset: int) -> pa.Table:
     import pyarrow.compute as pc
 
     text = pc.utf8_rtrim(text, characters="\r\n")
-    return pa.table(
+    table = pa.table(
         {
             "line_number": pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
             "byte_offset": pa.array(starts + base_offset),
@@ -323,6 +337,8 @@ def _lines_table(data: bytes, first_line: int, base_offset: int) -> pa.Table:
             "bad_encoding": pa.array(bad),
         }
     )
+    # Several record batches let DuckDB scan one chunk on all its threads.
+    return pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS))
 
 
 def _decode_lines_slowly(
@@ -401,7 +417,7 @@ def load_calls(path: Path | str) -> pd.DataFrame:
             frames.append(
                 con.sql(
                     f"SELECT * EXCLUDE (byte_offset, is_object) FROM ({_parse_sql('chunk')}) "
-                    f"WHERE trim(raw, {_TRIM}) <> ''"
+                    f"WHERE trim(raw) <> ''"
                 ).to_arrow_table()
             )
             con.unregister("chunk")
@@ -451,7 +467,7 @@ def clean_calls_detailed(calls_df: pd.DataFrame, agents_df: pd.DataFrame) -> Cle
     con.register("raw_calls", pa.Table.from_pandas(frame, preserve_index=False))
     con.register("agents", _agents_arrow(agents_df))
     con.execute(_STAGED_DDL)
-    con.execute(_stage_sql("raw_calls", keep_raw=True))
+    con.execute(f"INSERT INTO staged {_stage_select('raw_calls', keep_raw=True)}")
     con.execute(_DUPS_SQL)
     kept = _to_contract(con.sql(_kept_sql()).to_arrow_table())
     warn = con.execute(_WARNINGS_SQL).fetchone()
@@ -603,6 +619,46 @@ def _output_lock(output: Path, wait: float | None, quiet: bool) -> Iterator[None
         lock.release()
 
 
+class _Prefetcher:
+    """Reads and splits chunks on a thread while DuckDB works on the previous ones.
+
+    numpy, Arrow and file reads release the GIL, so on two cores this overlaps the Python
+    side with the engine instead of alternating with it. An error on the thread (say, a JSON
+    array) is kept and re-raised on the caller's thread by :meth:`reraise`.
+    """
+
+    def __init__(self, chunks: Iterator[_Chunk], bar: Progress) -> None:
+        self.lines = 0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[_Chunk | None] = queue.Queue(maxsize=2)
+        self._bar = bar
+        self._thread = threading.Thread(target=self._work, args=(chunks,), daemon=True)
+        self._thread.start()
+
+    def _work(self, chunks: Iterator[_Chunk]) -> None:
+        try:
+            for chunk in chunks:
+                self._queue.put(chunk)
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+        finally:
+            self._queue.put(None)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        while (chunk := self._queue.get()) is not None:
+            self.lines += chunk.table.num_rows
+            self._bar.update(rows=chunk.table.num_rows, nbytes=chunk.nbytes)
+            yield from chunk.table.to_batches()
+
+    def arrow_reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(_LINES_SCHEMA, self._batches())
+
+    def reraise(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def run_etl(
     calls: Path | str = config.DEFAULT_CALLS,
     agents: Path | str = config.DEFAULT_AGENTS,
@@ -652,26 +708,32 @@ def _run_locked(
         con = _connect(workdir)
         con.register("agents_src", agents_table)
         con.execute("CREATE TABLE agents AS SELECT * FROM agents_src")
-        con.execute(_STAGED_DDL)
         fh, gzipped = _open_calls(calls)
         hasher = None if gzipped else hashlib.sha256()
         bar = Progress(
             "etl", total_bytes=None if gzipped else calls.stat().st_size, enabled=progress
         )
-        rows_in = blank = 0
+        staged_path = workdir / "staged.parquet"
         with fh:
-            for chunk in _iter_chunks(fh, calls, chunk_bytes, hasher):
-                con.register("chunk", chunk.table)
-                non_blank = f"(SELECT * FROM chunk WHERE trim(raw, {_TRIM}) <> '')"
-                inserted = con.execute(
-                    _stage_sql(f"({_parse_sql(non_blank)})", keep_raw=gzipped)
-                ).fetchone()[0]
-                con.unregister("chunk")
-                rows_in += inserted
-                blank += chunk.table.num_rows - inserted
-                bar.update(rows=chunk.table.num_rows, nbytes=chunk.nbytes)
+            reader = _Prefetcher(_iter_chunks(fh, calls, chunk_bytes, hasher), bar)
+            con.register("chunk", reader.arrow_reader())
+            non_blank = "(SELECT * FROM chunk WHERE trim(raw) <> '')"
+            try:
+                con.execute(
+                    f"COPY ({_stage_select(f'({_parse_sql(non_blank)})', keep_raw=gzipped)}) "
+                    f"TO {_sql_str(str(staged_path))} (FORMAT parquet, COMPRESSION uncompressed)"
+                )
+            except duckdb.Error:
+                reader.reraise()
+                raise
+            reader.reraise()
         bar.close()
+        con.execute(
+            f"CREATE VIEW staged AS SELECT * FROM read_parquet({_sql_str(str(staged_path))})"
+        )
         calls_sha = hasher.hexdigest() if hasher is not None else file_sha256(calls)
+        rows_in = con.execute("SELECT count(*) FROM staged").fetchone()[0]
+        blank = reader.lines - rows_in
 
         if rows_in == 0:
             raise InputError(f"{calls}: holds no calls (only blank lines)")

@@ -103,8 +103,6 @@ ISO_TIMESTAMP_REGEX = (
 )
 MIN_RATING = 1
 MAX_RATING = 5
-#: Characters trimmed from text fields (both engines trim exactly these).
-TRIM_CHARS = " \t\r\n"
 #: Duration in hundredths of a minute = (end - start in microseconds + 300_000) // 600_000:
 #: integer arithmetic rounds half up identically in DuckDB and Spark.
 MICROS_PER_CENTIMINUTE = 600_000

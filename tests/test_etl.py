@@ -117,7 +117,7 @@ def test_call_date_and_hour_come_from_the_utc_start(tmp_path: Path) -> None:
 
 
 def test_categories_are_trimmed_and_lower_cased(tmp_path: Path) -> None:
-    _, kept, _ = run(tmp_path, [call(issue_type="  Billing\t", resolution="RESOLVED ")])
+    _, kept, _ = run(tmp_path, [call(issue_type="  Billing ", resolution="RESOLVED ")])
     assert (kept[s.ISSUE_TYPE][0], kept[s.RESOLUTION][0]) == ("billing", "resolved")
 
 
@@ -141,7 +141,8 @@ def test_columns_are_in_contract_order(tmp_path: Path) -> None:
         ('"a string"', s.REJECT_MALFORMED),
         (call(start_time=...), s.REJECT_MISSING_TS),
         (call(end_time=None), s.REJECT_MISSING_TS),
-        (call(end_time="  "), s.REJECT_MISSING_TS),
+        (call(end_time=""), s.REJECT_MISSING_TS),
+        (call(end_time=" 2026-01-05T09:05:00Z"), s.REJECT_INVALID_TS),
         (call(start_time="yesterday"), s.REJECT_INVALID_TS),
         (call(start_time="2026-13-45T99:00:00Z"), s.REJECT_INVALID_TS),
         (call(start_time=1767603600), s.REJECT_INVALID_TS),

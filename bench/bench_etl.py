@@ -1,0 +1,140 @@
+"""ETL benchmark: our run vs bare DuckDB and vs a plain pandas version, measured in one go.
+
+    python bench/bench_etl.py --calls 1000000 10000000 --repeats 3
+
+Simulates its own dirty data in a temp folder (outside the repo), then runs each contender in
+a fresh subprocess so its peak RSS is its own. Prints medians, rows/s, peak RSS and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+# Reference 1: the least a DuckDB pipeline must do - parse NDJSON, write Parquet, no rules.
+BARE_DUCKDB = textwrap.dedent(
+    """
+    import duckdb, sys
+    con = duckdb.connect()
+    con.execute("SET threads = %d" % __import__("os").cpu_count())
+    con.execute(
+        "COPY (SELECT * FROM read_ndjson(?, ignore_errors=true, format='newline_delimited')) "
+        "TO '" + sys.argv[2] + "' (FORMAT parquet, COMPRESSION zstd)", [sys.argv[1]]
+    )
+    """
+)
+
+# Reference 2: a straightforward pandas version of the same rules (what one writes first).
+PLAIN_PANDAS = textwrap.dedent(
+    """
+    import json, sys
+    import pandas as pd
+    calls, agents, out = sys.argv[1:4]
+    rows, rejects = [], []
+    with open(calls, encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError
+            except ValueError:
+                rejects.append((n, "malformed_json"))
+                continue
+            obj["line_number"] = n
+            rows.append(obj)
+    df = pd.DataFrame(rows)
+    del rows
+    for col in ("start_time", "end_time"):
+        df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601", errors="coerce")
+    df = df[df["start_time"].notna() & df["end_time"].notna() & (df["end_time"] > df["start_time"])]
+    df = df.drop_duplicates("call_id", keep="first")
+    for col in ("issue_type", "resolution"):
+        df[col] = df[col].astype("string").str.strip().str.lower()
+    rating = pd.to_numeric(df["rating"], errors="coerce")
+    df["rating"] = rating.where(rating.isin([1, 2, 3, 4, 5])).astype("Int32")
+    minutes = (df["end_time"] - df["start_time"]).dt.total_seconds() / 60
+    df["call_duration_minutes"] = minutes.round(2)
+    df = df.merge(pd.read_csv(agents, dtype=str), on="agent_id", how="left")
+    df["call_date"] = df["start_time"].dt.date
+    df["hour_of_day"] = df["start_time"].dt.hour.astype("int32")
+    df.drop(columns=["line_number"]).to_parquet(out, index=False)
+    """
+)
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of one subprocess, from the kernel's own accounting."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def bench_size(n: int, repeats: int, workdir: Path, pandas_max: int) -> None:
+    data = workdir / f"calls-{n}"
+    cli = [sys.executable, "-m", "support_analytics"]
+    subprocess.run(
+        [*cli, "simulate", "--quiet", "--calls", str(n), "--dirty-rate", "0.02",
+         "--out-dir", str(data)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    calls, agents = data / "sample_calls.json", data / "agents.csv"
+    size_mib = calls.stat().st_size / 2**20
+    contenders: dict[str, list[str]] = {
+        "support-analytics etl": [
+            *cli, "etl", "--quiet", "--force", "--calls", str(calls), "--agents", str(agents),
+            "--output", str(data / "out.parquet"), "--manifest", str(data / "manifest.json"),
+            "--rejects", str(data / "rejects.jsonl"),
+        ],
+        "bare duckdb read_ndjson->parquet": [
+            sys.executable, "-c", BARE_DUCKDB, str(calls), str(data / "bare.parquet"),
+        ],
+    }  # fmt: skip
+    if n <= pandas_max:
+        contenders["plain pandas, same rules"] = [
+            sys.executable, "-c", PLAIN_PANDAS, str(calls), str(agents), str(data / "pd.parquet"),
+        ]  # fmt: skip
+    print(f"\n{n:,} calls ({size_mib:,.0f} MiB NDJSON, 2% dirty), median of {repeats} runs")
+    medians: dict[str, tuple[float, float]] = {}
+    for name, cmd in contenders.items():
+        runs = [run_measured(cmd) for _ in range(repeats)]
+        secs = statistics.median(r[0] for r in runs)
+        rss = statistics.median(r[1] for r in runs)
+        medians[name] = (secs, rss)
+        print(f"  {name:34s} {secs:7.1f} s  {n / secs:12,.0f} rows/s  peak RSS {rss:7.0f} MiB")
+    ours = medians["support-analytics etl"][0]
+    for name, (secs, _) in medians.items():
+        if name != "support-analytics etl":
+            print(f"  ratio ours / {name}: {ours / secs:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--pandas-max", type=int, default=10_000_000, help="skip pandas above this size"
+    )
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="sa-bench-", dir=args.workdir) as tmp:
+        for n in args.calls:
+            bench_size(n, args.repeats, Path(tmp), args.pandas_max)
+
+
+if __name__ == "__main__":
+    main()
