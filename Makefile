@@ -20,8 +20,8 @@ setup: $(STAMP) ## create .venv and install the project with its dev tools
 data: $(STAMP) ## clean data/sample_calls.json into data/cleaned_calls.parquet
 	$(BIN)/support-analytics etl
 
-report: $(STAMP) ## build everything: ETL, executed notebooks, and the site when quarto exists
-	$(BIN)/support-analytics etl
+report: $(STAMP) ## build everything: ETL, executed notebooks in reports/, then the site in _site/
+	$(BIN)/support-analytics report
 
 test: $(STAMP) ## lint and run the whole test suite
 	$(BIN)/ruff check .
@@ -32,7 +32,7 @@ bench: $(STAMP) ## reproduce the benchmark figures (takes minutes; writes outsid
 	$(BIN)/python bench/bench_etl.py
 
 clean: ## remove generated data, reports and the site (keeps the committed sample)
-	rm -rf _site .quarto data/cleaned_calls.parquet data/manifest.json data/rejected_calls.jsonl
+	rm -rf _site .quarto site_meta.yml reports/failed reports/.report-state.json data/cleaned_calls.parquet data/manifest.json data/rejected_calls.jsonl
 	find reports -name '*.ipynb' -delete
 
 .PHONY: help setup data report test bench clean

@@ -116,8 +116,71 @@ def _add_etl(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_etl)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from support_analytics.pipeline import build_report
+
+    result = build_report(
+        args.root,
+        args.calls,
+        args.agents,
+        args.output,
+        args.manifest,
+        args.rejects,
+        start_date=args.start_date,
+        end_date=args.end_date,
+        force=args.force,
+        render=not args.no_render,
+        jobs=args.jobs,
+        progress=not args.quiet,
+    )
+    print(
+        f"report: {len(result.executed)} notebook(s) executed, {len(result.skipped)} unchanged "
+        f"in {args.root / config.REPORTS_DIR.name}"
+        + (f"; site in {args.root / config.SITE_DIR.name}" if result.site_rendered else "")
+    )
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="build everything: ETL, executed notebooks in reports/, then the Quarto site",
+        description="Run the ETL when inputs changed, execute the data-quality notebook and "
+        "one dashboard for all regions plus one per region with papermill (skipping any whose "
+        "data, template and parameters are unchanged), then `quarto render` the site. Without "
+        "quarto on PATH the notebooks are still built and the command exits non-zero.",
+    )
+    p.add_argument("--calls", type=Path, default=config.DEFAULT_CALLS, help="NDJSON calls")
+    p.add_argument("--agents", type=Path, default=config.DEFAULT_AGENTS, help="agents.csv")
+    p.add_argument("--output", type=Path, default=config.DEFAULT_OUTPUT, help="cleaned Parquet")
+    p.add_argument("--manifest", type=Path, default=config.DEFAULT_MANIFEST, help="manifest")
+    p.add_argument(
+        "--rejects", type=Path, default=config.DEFAULT_REJECTS, help="rejected lines (JSONL)"
+    )
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=config.PROJECT_ROOT,
+        help="project folder holding _quarto.yml; reports/ and the site go here",
+    )
+    p.add_argument("--start-date", help="first day of the reporting period (YYYY-MM-DD)")
+    p.add_argument(
+        "--end-date", help="last day of the reporting period (default: latest call date)"
+    )
+    p.add_argument(
+        "--jobs", type=int, default=config.REPORT_JOBS, help="notebooks executed at once"
+    )
+    p.add_argument("--force", action="store_true", help="rerun the ETL and every notebook")
+    p.add_argument("--no-render", action="store_true", help="stop after the notebooks")
+    p.set_defaults(handler=_cmd_report)
+
+
 #: Each adds one subcommand; later commands register here.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulate, _add_etl]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_simulate,
+    _add_etl,
+    _add_report,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,3 +39,14 @@ SIM_DEFAULT_DIRTY_RATE = 0.02
 DUCKDB_MEMORY_LIMIT = os.environ.get("SUPPORT_ANALYTICS_DUCKDB_MEMORY", "1GB")
 DUCKDB_THREADS = int(os.environ.get("SUPPORT_ANALYTICS_DUCKDB_THREADS", os.cpu_count() or 2))
 READ_CHUNK_BYTES = 32 * 1024 * 1024
+
+# The report: papermill executes the templates in NOTEBOOKS_DIR into REPORTS_DIR, then Quarto
+# renders the site described by _quarto.yml (which merges the generated SITE_META_NAME).
+DASHBOARD_TEMPLATE_NAME = "dashboard.ipynb"
+ETL_TEMPLATE_NAME = "etl.ipynb"
+SITE_META_NAME = "site_meta.yml"
+REPORT_STATE_NAME = ".report-state.json"
+REPORT_KERNEL = os.environ.get("SUPPORT_ANALYTICS_KERNEL", "python3")
+REPORT_JOBS = int(os.environ.get("SUPPORT_ANALYTICS_REPORT_JOBS", min(2, os.cpu_count() or 1)))
+REPORT_CELL_TIMEOUT = 600
+QUARTO_INSTALL_HINT = "pip install quarto-cli (or see https://quarto.org/docs/get-started/)"
