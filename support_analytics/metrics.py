@@ -1,0 +1,525 @@
+"""Every number the report shows, computed by DuckDB over the cleaned Parquet.
+
+Nothing here loads every row into pandas: each function runs one aggregate query and returns a
+small DataFrame or plain Python values (``int``/``float``/``str``/``None``, never numpy
+scalars), so notebooks stay thin and the numbers are testable without a kernel.
+
+Definitions (also on the site's About page):
+
+- **calls**: rows of the cleaned Parquet.
+- **AHT** (average handle time): mean ``call_duration_minutes``.
+- **CSAT**: mean rating of rated calls; **CSAT 4+**: share of rated calls with rating >= 4.
+- **resolution rate**: share of calls with resolution ``resolved``;
+  **escalation rate**: share with resolution ``escalated``.
+- **repeat-call rate**: share of calls whose customer's next call (over the whole dataset, every
+  region) starts within 7 days after this call's start. Calls without a customer id never count
+  as repeated.
+- **FCR** (first-contact resolution): share of calls resolved and not repeated within 7 days.
+- **previous period**: the same number of days just before the reporting period; every KPI is
+  computed for both so the report can show a delta.
+- **reporting period**: by default the last 28 days ending at the latest ``call_date`` in the
+  whole dataset, so every page covers the same dates.
+
+A rate over zero calls is ``None`` (shown as "–"), never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from support_analytics import config
+from support_analytics import schema as s
+
+RESOLVED = "resolved"
+ESCALATED = "escalated"
+REPEAT_WINDOW_DAYS = 7
+GOOD_RATING = 4
+DEFAULT_PERIOD_DAYS = 28
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: The KPIs in display order: (key, True when higher is better, None when neutral).
+KPI_DIRECTIONS: dict[str, bool | None] = {
+    "calls": None,
+    "aht": False,
+    "csat": True,
+    "csat_good_share": True,
+    "resolution_rate": True,
+    "fcr": True,
+    "repeat_rate": False,
+    "escalation_rate": False,
+}
+KPI_KEYS: tuple[str, ...] = tuple(KPI_DIRECTIONS)
+
+_REDACTED = "<redacted>"
+
+
+# --------------------------------------------------------------------------------------------
+# Sources and segments
+# --------------------------------------------------------------------------------------------
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _source(path: Path | str) -> str:
+    """A DuckDB table expression for one Parquet file or a Hive-partitioned folder of them."""
+    path = Path(path)
+    if path.is_dir():
+        return (
+            f"read_parquet({_sql_str(str(path / '**' / '*.parquet'))}, hive_partitioning = true, "
+            "union_by_name = true)"
+        )
+    return f"read_parquet({_sql_str(str(path))})"
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = {_sql_str(config.DUCKDB_MEMORY_LIMIT)}")
+    con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
+    return con
+
+
+def _is_empty_source(path: Path) -> bool:
+    """True when there is nothing to read (missing folder contents), so queries return no rows."""
+    return path.is_dir() and not any(path.rglob("*.parquet"))
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive date range and the range of equal length just before it."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> Period:
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def label(self) -> str:
+        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What one dashboard page shows: a data source, a region (None = all) and a period."""
+
+    path: Path
+    region: str | None
+    period: Period
+
+    def where(self, period: Period | None = None, alias: str = "") -> str:
+        """SQL filter for this segment's region and (by default) its reporting period."""
+        p = period or self.period
+        col = f"{alias}." if alias else ""
+        clauses = [
+            f"{col}{s.CALL_DATE} BETWEEN DATE {_sql_str(p.start.isoformat())} "
+            f"AND DATE {_sql_str(p.end.isoformat())}"
+        ]
+        if self.region is not None:
+            clauses.append(f"{col}{s.REGION} = {_sql_str(self.region)}")
+        return " AND ".join(clauses)
+
+
+def _query(path: Path, sql: str) -> pd.DataFrame:
+    """Run ``sql`` with ``calls`` bound to the source; an empty source gives an empty result."""
+    con = _connect()
+    try:
+        if _is_empty_source(path):
+            con.register("calls_src", s.empty_cleaned_table())
+            con.execute("CREATE VIEW calls AS SELECT * FROM calls_src")
+        else:
+            con.execute(f"CREATE VIEW calls AS SELECT * FROM {_source(path)}")
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def _plain(value: Any) -> Any:
+    """numpy/pandas scalars and NaN/NaT to plain Python (None for missing)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value
+
+
+def resolve_path(parquet_path: Path | str | None) -> Path:
+    """The Parquet to read: the given path, or the configured default output."""
+    return Path(parquet_path) if parquet_path is not None else config.DEFAULT_OUTPUT
+
+
+def data_range(parquet_path: Path | str | None = None) -> tuple[date | None, date | None, int]:
+    """First and last ``call_date`` and the row count of the whole dataset."""
+    path = resolve_path(parquet_path)
+    row = _query(
+        path, f"SELECT min({s.CALL_DATE}) lo, max({s.CALL_DATE}) hi, count(*) n FROM calls"
+    )
+    lo, hi, n = (_plain(v) for v in row.iloc[0])
+    return lo, hi, int(n or 0)
+
+
+def regions(parquet_path: Path | str | None = None) -> list[str]:
+    """Every region present in the data, sorted; calls of unknown agents have no region."""
+    path = resolve_path(parquet_path)
+    df = _query(
+        path,
+        f"SELECT DISTINCT {s.REGION} AS r FROM calls WHERE {s.REGION} IS NOT NULL ORDER BY r",
+    )
+    return [str(r) for r in df["r"]]
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"invalid date {value!r}; use YYYY-MM-DD") from None
+
+
+def reporting_period(
+    parquet_path: Path | str | None = None,
+    start: date | str | None = None,
+    end: date | str | None = None,
+    days: int = DEFAULT_PERIOD_DAYS,
+) -> Period:
+    """The reporting period: ``end`` defaults to the latest call_date of the whole dataset (today
+    when it is empty) and ``start`` to ``days - 1`` days before ``end``."""
+    end_d, start_d = _as_date(end), _as_date(start)
+    if end_d is None:
+        _, hi, _ = data_range(parquet_path)
+        end_d = hi if hi is not None else date.today()
+    if start_d is None:
+        start_d = end_d - timedelta(days=days - 1)
+    if start_d > end_d:
+        raise ValueError(f"start_date {start_d} is after end_date {end_d}")
+    return Period(start_d, end_d)
+
+
+def segment(
+    parquet_path: Path | str | None = None,
+    region: str | None = None,
+    start_date: date | str | None = None,
+    end_date: date | str | None = None,
+) -> Segment:
+    """Resolve a dashboard's parameters (None = defaults) into a Segment."""
+    path = resolve_path(parquet_path)
+    return Segment(path, region, reporting_period(path, start_date, end_date))
+
+
+# --------------------------------------------------------------------------------------------
+# KPIs
+# --------------------------------------------------------------------------------------------
+def _flagged_sql() -> str:
+    """Every call with its repeat flag, computed over the whole dataset (not the segment)."""
+    return f"""
+        SELECT *,
+            coalesce(
+                {s.CUSTOMER_ID} IS NOT NULL
+                AND lead({s.START_TIME}) OVER (
+                    PARTITION BY {s.CUSTOMER_ID} ORDER BY {s.START_TIME}, {s.CALL_ID}
+                ) <= {s.START_TIME} + INTERVAL {REPEAT_WINDOW_DAYS} DAY,
+                false
+            ) AS repeated
+        FROM calls
+    """
+
+
+def _kpi_select() -> str:
+    return f"""
+        count(*) AS calls,
+        avg({s.CALL_DURATION_MINUTES}) AS aht,
+        avg({s.RATING}) AS csat,
+        count({s.RATING}) AS rated_calls,
+        avg(CASE WHEN {s.RATING} IS NULL THEN NULL
+                 ELSE ({s.RATING} >= {GOOD_RATING})::DOUBLE END) AS csat_good_share,
+        avg(({s.RESOLUTION} = '{RESOLVED}')::DOUBLE) AS resolution_rate,
+        avg(({s.RESOLUTION} = '{ESCALATED}')::DOUBLE) AS escalation_rate,
+        count(*) FILTER (WHERE {s.RESOLUTION} = '{ESCALATED}') AS escalations,
+        avg(repeated::DOUBLE) AS repeat_rate,
+        avg(({s.RESOLUTION} = '{RESOLVED}' AND NOT repeated)::DOUBLE) AS fcr
+    """
+
+
+def _kpi_row(df: pd.DataFrame) -> dict[str, Any]:
+    row = {k: _plain(v) for k, v in df.iloc[0].items()} if len(df) else {}
+    calls = int(row.get("calls") or 0)
+    out: dict[str, Any] = {"calls": calls}
+    for key in KPI_KEYS[1:]:
+        out[key] = None if calls == 0 or row.get(key) is None else float(row[key])
+    out["rated_calls"] = int(row.get("rated_calls") or 0)
+    out["escalations"] = int(row.get("escalations") or 0)
+    return out
+
+
+def kpis(seg: Segment, period: Period | None = None) -> dict[str, Any]:
+    """calls, aht, csat, csat_good_share, resolution_rate, escalation_rate, repeat_rate, fcr,
+    rated_calls, escalations for the segment in ``period`` (default: its reporting period).
+
+    Rates are None over zero calls; CSAT values are None when no call was rated.
+    """
+    sql = f"SELECT {_kpi_select()} FROM ({_flagged_sql()}) WHERE {seg.where(period)}"
+    return _kpi_row(_query(seg.path, sql))
+
+
+@dataclass(frozen=True)
+class KpiComparison:
+    """One KPI for the reporting period and the previous period of equal length."""
+
+    key: str
+    current: float | int | None
+    previous: float | int | None
+
+    @property
+    def delta(self) -> float | int | None:
+        """current - previous; None when either side is undefined."""
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def delta_pct(self) -> float | None:
+        """Relative change (0.1 = +10%); None when undefined or the previous value is 0."""
+        if self.delta is None or not self.previous:
+            return None
+        return float(self.delta) / float(self.previous)
+
+    @property
+    def good(self) -> bool | None:
+        """True when the change is an improvement, False when worse, None when neutral/flat."""
+        direction = KPI_DIRECTIONS.get(self.key)
+        if direction is None or self.delta is None or abs(self.delta) < 1e-12:
+            return None
+        return (self.delta > 0) == direction
+
+
+def kpi_comparison(seg: Segment) -> dict[str, KpiComparison]:
+    """Every KPI for the reporting period beside the same number of days just before it."""
+    now = kpis(seg)
+    before = kpis(seg, seg.period.previous)
+    return {k: KpiComparison(k, now[k], before[k]) for k in KPI_KEYS}
+
+
+# --------------------------------------------------------------------------------------------
+# Frames for the charts
+# --------------------------------------------------------------------------------------------
+def _region_filter(seg: Segment) -> str:
+    return "TRUE" if seg.region is None else f"{s.REGION} = {_sql_str(seg.region)}"
+
+
+def daily_volume(seg: Segment) -> pd.DataFrame:
+    """Calls per day over the whole history of the segment's region (days without calls = 0),
+    with the trailing 7-day average; columns call_date, calls, avg_7d, in_period."""
+    lo, hi, n = data_range(seg.path)
+    if n == 0 or lo is None or hi is None:
+        return pd.DataFrame({"call_date": [], "calls": [], "avg_7d": [], "in_period": []}).astype(
+            {"calls": "int64", "avg_7d": "float64", "in_period": "bool"}
+        )
+    lo = min(lo, seg.period.start)
+    hi = max(hi, seg.period.end)
+    sql = f"""
+        WITH days AS (
+            SELECT d::DATE AS call_date
+            FROM generate_series(DATE {_sql_str(lo.isoformat())},
+                                 DATE {_sql_str(hi.isoformat())}, INTERVAL 1 DAY) t(d)
+        ),
+        counts AS (
+            SELECT {s.CALL_DATE} AS call_date, count(*) AS calls FROM calls
+            WHERE {_region_filter(seg)} GROUP BY 1
+        )
+        SELECT days.call_date, coalesce(counts.calls, 0)::BIGINT AS calls,
+            avg(coalesce(counts.calls, 0)) OVER (
+                ORDER BY days.call_date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW
+            ) AS avg_7d,
+            days.call_date BETWEEN DATE {_sql_str(seg.period.start.isoformat())}
+                AND DATE {_sql_str(seg.period.end.isoformat())} AS in_period
+        FROM days LEFT JOIN counts USING (call_date)
+        ORDER BY days.call_date
+    """
+    df = _query(seg.path, sql)
+    df["call_date"] = pd.to_datetime(df["call_date"]).dt.date
+    return df
+
+
+def hour_weekday(seg: Segment) -> pd.DataFrame:
+    """Calls in the reporting period by weekday (0 = Monday) and hour of day (UTC), every one
+    of the 7 x 24 cells present; columns weekday, hour, calls."""
+    sql = f"""
+        WITH grid AS (
+            SELECT w.weekday, h.hour FROM range(7) w(weekday), range(24) h(hour)
+        ),
+        counts AS (
+            SELECT isodow({s.CALL_DATE}) - 1 AS weekday, {s.HOUR_OF_DAY} AS hour,
+                count(*) AS calls
+            FROM calls WHERE {seg.where()} GROUP BY 1, 2
+        )
+        SELECT grid.weekday::INTEGER AS weekday, grid.hour::INTEGER AS hour,
+            coalesce(counts.calls, 0)::BIGINT AS calls
+        FROM grid LEFT JOIN counts USING (weekday, hour)
+        ORDER BY weekday, hour
+    """
+    return _query(seg.path, sql)
+
+
+def duration_histogram(
+    seg: Segment, bin_minutes: float = 2.0, max_minutes: float = 40.0
+) -> pd.DataFrame:
+    """Calls in the reporting period by issue type and duration bin (pre-binned in SQL so the
+    page never carries raw points). Durations >= ``max_minutes`` share the last bin; columns
+    issue_type, bin_start, bin_end (None for the open last bin), calls."""
+    last = int(max_minutes // bin_minutes)
+    sql = f"""
+        SELECT coalesce({s.ISSUE_TYPE}, '') AS issue_type,
+            least(floor({s.CALL_DURATION_MINUTES} / {bin_minutes}), {last})::INTEGER AS bin,
+            count(*) AS calls
+        FROM calls WHERE {seg.where()}
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """
+    df = _query(seg.path, sql)
+    df["bin_start"] = df["bin"].astype(float) * bin_minutes
+    df["bin_end"] = [None if b >= last else (b + 1) * bin_minutes for b in df["bin"]]
+    return df[["issue_type", "bin_start", "bin_end", "calls"]]
+
+
+def issue_breakdown(seg: Segment) -> pd.DataFrame:
+    """Calls in the reporting period by issue type and resolution, largest issue first;
+    columns issue_type, resolution, calls, issue_calls."""
+    sql = f"""
+        SELECT coalesce({s.ISSUE_TYPE}, '') AS issue_type,
+            coalesce({s.RESOLUTION}, '') AS resolution, count(*) AS calls,
+            sum(count(*)) OVER (PARTITION BY coalesce({s.ISSUE_TYPE}, ''))::BIGINT AS issue_calls
+        FROM calls WHERE {seg.where()}
+        GROUP BY 1, 2 ORDER BY issue_calls DESC, issue_type, resolution
+    """
+    return _query(seg.path, sql)
+
+
+def _grouped_kpis(seg: Segment, by: list[str], where: str) -> pd.DataFrame:
+    cols = ", ".join(by)
+    sql = f"""
+        SELECT {cols}, {_kpi_select()}
+        FROM ({_flagged_sql()}) WHERE {where}
+        GROUP BY {cols}
+        ORDER BY calls DESC, {cols}
+    """
+    return _query(seg.path, sql)
+
+
+def region_comparison(seg: Segment) -> pd.DataFrame:
+    """Every KPI per region for the reporting period (all regions, whatever the segment's);
+    calls without a region are left out."""
+    all_regions = Segment(seg.path, None, seg.period)
+    df = _grouped_kpis(all_regions, [s.REGION], f"{all_regions.where()} AND {s.REGION} IS NOT NULL")
+    return df.rename(columns={s.REGION: "region"})
+
+
+def agent_leaderboard(seg: Segment) -> pd.DataFrame:
+    """Per agent in the segment and period: calls, AHT, CSAT, resolution rate, FCR,
+    escalations (and escalation rate), busiest first. Never any customer id."""
+    df = _grouped_kpis(seg, [s.AGENT_ID, s.AGENT_NAME, s.REGION], seg.where())
+    return df.rename(
+        columns={s.AGENT_ID: "agent_id", s.AGENT_NAME: "agent_name", s.REGION: "region"}
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Data quality (from the manifest and the rejects file)
+# --------------------------------------------------------------------------------------------
+def rejects_by_reason(manifest: dict[str, Any]) -> pd.DataFrame:
+    """Rejected lines per reason in the contract's order (zeros included); reason, lines."""
+    recorded = ((manifest.get("rows") or {}).get("rejected")) or {}
+    return pd.DataFrame(
+        {
+            "reason": list(s.REJECT_REASONS),
+            "lines": [int(recorded.get(r, 0)) for r in s.REJECT_REASONS],
+        }
+    )
+
+
+def warnings_by_kind(manifest: dict[str, Any]) -> pd.DataFrame:
+    """Kept rows that carry a warning, per kind; kind, rows."""
+    recorded = manifest.get("warnings") or {}
+    return pd.DataFrame(
+        {"kind": list(s.WARNING_KINDS), "rows": [int(recorded.get(k, 0)) for k in s.WARNING_KINDS]}
+    )
+
+
+def row_counts(manifest: dict[str, Any]) -> dict[str, int]:
+    """Lines read, rows kept, lines rejected, blank lines skipped, rows with a warning."""
+    rows = manifest.get("rows") or {}
+    return {
+        "input": int(rows.get("input", 0)),
+        "output": int(rows.get("output", 0)),
+        "rejected": int(sum((rows.get("rejected") or {}).values())),
+        "blank_lines": int(rows.get("blank_lines", 0)),
+        "warnings": int(sum((manifest.get("warnings") or {}).values())),
+    }
+
+
+_CUSTOMER_RE = re.compile(
+    r'("' + re.escape(s.CUSTOMER_ID) + r'"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]+)'
+)
+
+
+def redact_customer(raw: str) -> str:
+    """A raw input line with its customer id value masked: the report shows counts only."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, TypeError):
+        return _CUSTOMER_RE.sub(lambda m: m.group(1) + json.dumps(_REDACTED), raw)
+    if isinstance(obj, dict) and obj.get(s.CUSTOMER_ID) is not None:
+        obj[s.CUSTOMER_ID] = _REDACTED
+        return json.dumps(obj, ensure_ascii=False)
+    return raw
+
+
+def rejected_sample(rejects_path: Path | str, limit: int = 20) -> pd.DataFrame:
+    """The first ``limit`` rejected lines (line_number, reason, raw) with customer ids masked."""
+    path = Path(rejects_path)
+    columns = [s.REJECT_LINE_NUMBER, s.REJECT_REASON, s.REJECT_RAW]
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame({c: [] for c in columns}).astype({s.REJECT_LINE_NUMBER: "int64"})
+    con = _connect()
+    try:
+        df = con.execute(
+            f"SELECT {', '.join(columns)} FROM read_json({_sql_str(str(path))}, "
+            f"format = 'newline_delimited', columns = {{{s.REJECT_LINE_NUMBER}: 'BIGINT', "
+            f"{s.REJECT_REASON}: 'VARCHAR', {s.REJECT_RAW}: 'VARCHAR'}}) "
+            f"ORDER BY {s.REJECT_LINE_NUMBER} LIMIT {int(limit)}"
+        ).df()
+    finally:
+        con.close()
+    df[s.REJECT_RAW] = [redact_customer(r) if isinstance(r, str) else "" for r in df[s.REJECT_RAW]]
+    return df
+
+
+def input_files(manifest: dict[str, Any]) -> pd.DataFrame:
+    """What the ETL read and wrote: role, file name, size, modified time, short sha256."""
+    entries = [("calls", (manifest.get("inputs") or {}).get("calls"))]
+    entries.append(("agents", (manifest.get("inputs") or {}).get("agents")))
+    entries.append(("cleaned parquet", manifest.get("output")))
+    entries.append(("rejects", manifest.get("rejects")))
+    rows = [
+        {
+            "file": role,
+            "name": Path(str(info.get("path", ""))).name,
+            "bytes": int(info.get("file_size", 0)),
+            "modified (UTC)": str(info.get("file_mtime", ""))[:19].replace("T", " "),
+            "sha256": str(info.get("sha256", ""))[:16],
+        }
+        for role, info in entries
+        if info
+    ]
+    return pd.DataFrame(rows, columns=["file", "name", "bytes", "modified (UTC)", "sha256"])

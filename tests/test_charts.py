@@ -1,0 +1,139 @@
+"""Figures, value boxes and tables: no-data states, plain values, escaping."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from support_analytics import charts, labels, metrics
+
+XSS_AGENT = "<img src=x onerror=alert(1)>"
+XSS_REGION = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def seg(metrics_parquet: Path) -> metrics.Segment:
+    return metrics.segment(metrics_parquet)
+
+
+def test_value_box_holds_plain_strings_and_colours_by_direction(seg: metrics.Segment) -> None:
+    comparisons = metrics.kpi_comparison(seg)
+    aht = charts.value_box(comparisons["aht"])
+    assert set(aht) == {"icon", "color", "value"}
+    assert all(type(v) is str for v in aht.values())
+    assert aht["color"] == "danger"  # AHT went up: bad
+    assert aht["value"] == "12.4 min (▲ 5.8 min)"
+    assert charts.value_box(comparisons["escalation_rate"])["color"] == "success"
+    assert charts.value_box(comparisons["calls"])["color"] == "primary"
+
+
+def test_value_box_for_an_empty_segment(metrics_parquet: Path) -> None:
+    comparisons = metrics.kpi_comparison(metrics.segment(metrics_parquet, region="Nowhere"))
+    box = charts.value_box(comparisons["aht"])
+    assert box["value"] == labels.MISSING and box["color"] == "secondary"
+    assert charts.value_box(comparisons["calls"])["value"].startswith("0 ")
+
+
+def test_value_box_repr_parses_as_the_dict_quarto_expects(seg: metrics.Segment) -> None:
+    box = charts.value_box(metrics.kpi_comparison(seg)["resolution_rate"])
+    assert eval(repr(box)) == box  # Quarto reads the printed repr, so it must round-trip
+
+
+def test_no_data_notice_only_for_empty_segments(metrics_parquet: Path) -> None:
+    full = metrics.segment(metrics_parquet)
+    assert charts.no_data_notice(full, metrics.kpi_comparison(full)) is None
+    empty = metrics.segment(metrics_parquet, region=XSS_REGION)
+    notice = charts.no_data_notice(empty, metrics.kpi_comparison(empty))
+    assert notice is not None
+    html = notice._repr_html_()
+    assert "No data for this segment" in html and XSS_REGION not in html
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda seg: charts.daily_volume(metrics.daily_volume(seg), seg.period),
+        lambda seg: charts.hour_weekday(metrics.hour_weekday(seg)),
+        lambda seg: charts.duration_distribution(metrics.duration_histogram(seg)),
+        lambda seg: charts.issue_breakdown(metrics.issue_breakdown(seg)),
+    ],
+)
+def test_every_chart_has_a_no_data_state(metrics_parquet: Path, build) -> None:
+    empty = metrics.segment(metrics_parquet, region="Nowhere")
+    fig = build(empty)
+    assert isinstance(fig, go.Figure)
+    assert not fig.data and "No calls" in fig.layout.annotations[0].text
+
+
+def test_charts_with_data_have_traces(seg: metrics.Segment) -> None:
+    assert len(charts.daily_volume(metrics.daily_volume(seg), seg.period).data) == 2
+    assert len(charts.issue_breakdown(metrics.issue_breakdown(seg)).data) == 3  # resolutions
+    assert charts.region_comparison(metrics.region_comparison(seg), seg) is not None
+
+
+def test_region_comparison_only_on_the_all_regions_page(metrics_parquet: Path) -> None:
+    north = metrics.segment(metrics_parquet, region="North")
+    assert charts.region_comparison(metrics.region_comparison(north), north) is None
+
+
+def test_names_from_the_data_are_escaped_in_figures() -> None:
+    df = pd.DataFrame(
+        {
+            "region": [XSS_REGION],
+            "calls": [3],
+            "resolution_rate": [0.5],
+            "fcr": [0.25],
+            "escalation_rate": [0.1],
+        }
+    )
+    seg = metrics.Segment(Path("unused"), None, metrics.Period(date(2026, 1, 1), date(2026, 1, 2)))
+    payload = json.dumps(charts.region_comparison(df, seg).to_plotly_json(), default=str)
+    assert XSS_REGION not in payload and "&lt;script&gt;" in payload
+    issues = pd.DataFrame(
+        {"issue_type": [XSS_AGENT], "resolution": ["resolved"], "calls": [1], "issue_calls": [1]}
+    )
+    payload = json.dumps(charts.issue_breakdown(issues).to_plotly_json(), default=str)
+    assert XSS_AGENT not in payload
+
+
+def test_duration_bins_are_labelled_with_an_open_last_bin() -> None:
+    df = pd.DataFrame(
+        {
+            "issue_type": ["a", "a"],
+            "bin_start": [0.0, 40.0],
+            "bin_end": [2.0, None],
+            "calls": [1, 2],
+        }
+    )
+    fig = charts.duration_distribution(df)
+    assert list(fig.data[0].x) == ["0–2", "40+"]
+
+
+def test_leaderboard_frame_has_friendly_headers_and_no_customer_ids(seg: metrics.Segment) -> None:
+    frame = charts.leaderboard_frame(metrics.agent_leaderboard(seg))
+    assert list(frame.columns) == [
+        "Agent",
+        "Region",
+        "Calls",
+        "AHT (min)",
+        "CSAT",
+        "Resolution %",
+        "FCR %",
+        "Escalations",
+    ]
+    assert frame["Calls"].sum() == 7
+
+
+def test_labels_format_kpis_and_deltas() -> None:
+    assert labels.fmt_kpi("calls", 1234) == "1,234"
+    assert labels.fmt_kpi("fcr", 0.5714) == "57.1%"
+    assert labels.fmt_kpi("csat", None) == labels.MISSING
+    assert labels.fmt_delta("resolution_rate", -0.012) == "▼ 1.2 pp"
+    assert labels.fmt_delta("calls", 5, 0.05) == "▲ 5 (5.0%)"
+    assert labels.fmt_delta("aht", None) == "no previous data"
+    assert labels.escape(XSS_AGENT) == "&lt;img src=x onerror=alert(1)&gt;"

@@ -1,0 +1,207 @@
+"""KPIs against hand-computed values on the 10-call fixture (tests/fixtures/report/metrics_*).
+
+Reporting period by default: 2026-01-01..2026-01-28 (28 days ending at the latest call);
+previous period: 2025-12-04..2025-12-31. In the period: c1 c2 c3 c4 c5 c7 c9; before: c6 c8 c10.
+Repeats (next call of the same customer within 7 days of the start): c1 (c2 five days later),
+c3 (c4 exactly 7 days later, in another region), c8 (c10 six days later).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from support_analytics import metrics
+from support_analytics import schema as s
+
+
+@pytest.fixture(scope="module")
+def seg(metrics_parquet: Path) -> metrics.Segment:
+    return metrics.segment(metrics_parquet)
+
+
+@pytest.fixture(scope="module")
+def hive_dir(metrics_parquet: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("hive") / "calls"
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_parquet('{metrics_parquet}')) TO '{out}' "
+        f"(FORMAT parquet, PARTITION_BY ({s.CALL_DATE}))"
+    )
+    return out
+
+
+def test_default_period_is_28_days_ending_at_latest_call(seg: metrics.Segment) -> None:
+    assert seg.period == metrics.Period(date(2026, 1, 1), date(2026, 1, 28))
+    assert seg.period.previous == metrics.Period(date(2025, 12, 4), date(2025, 12, 31))
+
+
+def test_kpis_for_the_reporting_period(seg: metrics.Segment) -> None:
+    k = metrics.kpis(seg)
+    assert k["calls"] == 7
+    assert k["aht"] == pytest.approx(87 / 7)
+    assert k["csat"] == pytest.approx(23 / 6)
+    assert k["rated_calls"] == 6
+    assert k["csat_good_share"] == pytest.approx(4 / 6)
+    assert k["resolution_rate"] == pytest.approx(5 / 7)
+    assert k["escalation_rate"] == pytest.approx(1 / 7)
+    assert k["escalations"] == 1
+    assert k["repeat_rate"] == pytest.approx(2 / 7)
+    assert k["fcr"] == pytest.approx(4 / 7)
+
+
+def test_kpis_are_plain_python_values(seg: metrics.Segment) -> None:
+    for key, value in metrics.kpis(seg).items():
+        assert type(value) in (int, float), (key, type(value))
+
+
+def test_kpis_for_the_previous_period(seg: metrics.Segment) -> None:
+    k = metrics.kpis(seg, seg.period.previous)
+    assert k["calls"] == 3
+    assert k["aht"] == pytest.approx(20 / 3)
+    assert k["csat"] == pytest.approx(3.0)
+    assert k["csat_good_share"] == pytest.approx(0.5)
+    assert k["resolution_rate"] == pytest.approx(2 / 3)
+    assert k["escalation_rate"] == pytest.approx(1 / 3)
+    assert k["repeat_rate"] == pytest.approx(1 / 3)
+    assert k["fcr"] == pytest.approx(2 / 3)
+
+
+def test_deltas_and_whether_they_are_good(seg: metrics.Segment) -> None:
+    c = metrics.kpi_comparison(seg)
+    assert c["calls"].delta == 4 and c["calls"].delta_pct == pytest.approx(4 / 3)
+    assert c["calls"].good is None  # volume is neither good nor bad
+    assert c["aht"].delta == pytest.approx(87 / 7 - 20 / 3) and c["aht"].good is False
+    assert c["csat"].delta == pytest.approx(23 / 6 - 3) and c["csat"].good is True
+    assert c["fcr"].delta == pytest.approx(4 / 7 - 2 / 3) and c["fcr"].good is False
+    assert c["escalation_rate"].delta == pytest.approx(1 / 7 - 1 / 3)
+    assert c["escalation_rate"].good is True  # fewer escalations is good
+    assert c["repeat_rate"].good is True
+
+
+def test_repeat_calls_are_found_across_regions(metrics_parquet: Path) -> None:
+    south = metrics.kpis(metrics.segment(metrics_parquet, region="South"))
+    assert south["calls"] == 2  # c3, c9
+    assert south["repeat_rate"] == pytest.approx(1 / 2)  # c3's repeat c4 is in North
+    assert south["fcr"] == pytest.approx(1 / 2)  # c9 (no customer id: never a repeat)
+    north = metrics.kpis(metrics.segment(metrics_parquet, region="North"))
+    assert north["calls"] == 5
+    assert north["aht"] == pytest.approx(76 / 5)
+    assert north["repeat_rate"] == pytest.approx(1 / 5)
+    assert north["fcr"] == pytest.approx(3 / 5)
+
+
+def test_empty_segment_gives_zero_calls_and_no_rates(metrics_parquet: Path) -> None:
+    seg = metrics.segment(metrics_parquet, region="Nowhere")
+    k = metrics.kpis(seg)
+    assert k["calls"] == 0
+    assert all(k[key] is None for key in metrics.KPI_KEYS if key != "calls")
+    c = metrics.kpi_comparison(seg)
+    assert c["aht"].delta is None and c["aht"].good is None
+    assert metrics.agent_leaderboard(seg).empty
+    assert int(metrics.hour_weekday(seg)["calls"].sum()) == 0
+
+
+def test_empty_parquet_file_is_no_data_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pq.write_table(s.empty_cleaned_table(), path)
+    assert metrics.data_range(path) == (None, None, 0)
+    seg = metrics.segment(path)
+    assert metrics.kpis(seg)["calls"] == 0
+    assert metrics.daily_volume(seg).empty
+    assert metrics.regions(path) == []
+
+
+def test_hive_partitioned_folder_gives_the_same_numbers(
+    hive_dir: Path, seg: metrics.Segment
+) -> None:
+    assert any(hive_dir.glob("call_date=*/*.parquet"))
+    hive = metrics.segment(hive_dir)
+    assert hive.period == seg.period
+    assert metrics.kpis(hive) == pytest.approx(metrics.kpis(seg))
+    assert metrics.regions(hive_dir) == ["North", "South"]
+
+
+def test_explicit_period(metrics_parquet: Path) -> None:
+    seg = metrics.segment(metrics_parquet, start_date="2026-01-20", end_date="2026-01-21")
+    assert seg.period.days == 2
+    assert metrics.kpis(seg)["calls"] == 2  # c1, c3
+
+
+def test_start_after_end_is_refused(metrics_parquet: Path) -> None:
+    with pytest.raises(ValueError, match="after"):
+        metrics.segment(metrics_parquet, start_date="2026-02-01", end_date="2026-01-01")
+
+
+def test_daily_volume_covers_every_day_with_a_7_day_average(seg: metrics.Segment) -> None:
+    df = metrics.daily_volume(seg)
+    assert df["call_date"].iloc[0] == date(2025, 12, 20)
+    assert df["call_date"].iloc[-1] == date(2026, 1, 28)
+    assert len(df) == 40 and int(df["calls"].sum()) == 10
+    last = df.set_index("call_date").loc[date(2026, 1, 28)]
+    assert last["avg_7d"] == pytest.approx(4 / 7)  # Jan 22-28: c5, c2, c9, c4
+    assert int(df["in_period"].sum()) == 28
+
+
+def test_hour_weekday_grid(seg: metrics.Segment) -> None:
+    df = metrics.hour_weekday(seg)
+    assert len(df) == 7 * 24 and int(df["calls"].sum()) == 7
+    # 2026-01-20 is a Tuesday (weekday 1); c1 starts at 09:00 UTC
+    assert int(df.query("weekday == 1 and hour == 9")["calls"].iloc[0]) == 1
+
+
+def test_duration_histogram_is_pre_binned(seg: metrics.Segment) -> None:
+    df = metrics.duration_histogram(seg, bin_minutes=2, max_minutes=20)
+    assert int(df["calls"].sum()) == 7
+    account = df[df["issue_type"] == "account"]
+    # c5 (30 min) lands in the open last bin, c7 (12 min) in 12-14
+    assert sorted(account["bin_start"]) == [12.0, 20.0]
+    assert account["bin_end"].isna().sum() == 1
+
+
+def test_issue_breakdown(seg: metrics.Segment) -> None:
+    df = metrics.issue_breakdown(seg)
+    billing = df[df["issue_type"] == "billing"]
+    assert billing["issue_calls"].iloc[0] == 3 and billing["calls"].sum() == 3
+    assert df["issue_type"].iloc[0] == "billing"  # the biggest issue first
+
+
+def test_region_comparison_and_leaderboard(seg: metrics.Segment) -> None:
+    regions = metrics.region_comparison(seg).set_index("region")
+    assert regions.loc["North", "calls"] == 5 and regions.loc["South", "calls"] == 2
+    board = metrics.agent_leaderboard(seg).set_index("agent_id")
+    assert board.loc["a1", "calls"] == 3  # c1, c4, c7
+    assert board.loc["a3", "escalations"] == 1
+    assert s.CUSTOMER_ID not in board.columns
+
+
+def test_rejected_sample_masks_customer_ids(tmp_path: Path) -> None:
+    rejects = tmp_path / "rejects.jsonl"
+    lines = [
+        {"line_number": 2, "reason": "malformed_json", "raw": 'oops "customer_id": "u-77"'},
+        {"line_number": 1, "reason": "invalid_timestamp", "raw": '{"customer_id": "u-42"}'},
+    ]
+    rejects.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    df = metrics.rejected_sample(rejects)
+    assert list(df["line_number"]) == [1, 2]
+    assert "u-42" not in "".join(df["raw"]) and "u-77" not in "".join(df["raw"])
+
+
+def test_data_quality_counts_from_the_manifest() -> None:
+    manifest = {
+        "rows": {"input": 10, "output": 7, "blank_lines": 1, "rejected": {"malformed_json": 3}},
+        "warnings": {"invalid_rating": 2},
+    }
+    assert metrics.row_counts(manifest) == {
+        "input": 10,
+        "output": 7,
+        "rejected": 3,
+        "blank_lines": 1,
+        "warnings": 2,
+    }
+    by_reason = metrics.rejects_by_reason(manifest).set_index("reason")["lines"]
+    assert by_reason["malformed_json"] == 3 and by_reason.sum() == 3

@@ -1,0 +1,377 @@
+"""The report end to end: papermill executes the real templates on fixture data once per
+session (kernels are slow to start), then many small tests read the executed notebooks.
+
+Fixture data (tests/fixtures/report/site_*): regions Europe, Asia Pacific (with an agent named
+``<img src=x onerror=alert(1)>``), ``<script>alert(1)</script>``, and Dormant, whose calls all
+fall before the reporting period (the no-data page).
+"""
+
+from __future__ import annotations
+
+import ast
+import glob
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+import yaml
+
+from support_analytics import charts, config, metrics, pipeline
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "report"
+XSS_AGENT = "<img src=x onerror=alert(1)>"
+XSS_REGION = "<script>alert(1)</script>"
+PAGES = {
+    "data-quality",
+    "overview",
+    "region-asia-pacific",
+    "region-europe",
+    "region-dormant",
+    "region-script-alert-1-script",
+}
+SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd")
+
+
+class Built:
+    def __init__(self, root: Path, result: pipeline.ReportResult, parquet: Path) -> None:
+        self.root = root
+        self.result = result
+        self.parquet = parquet
+        self.reports = root / "reports"
+
+    def nb(self, name: str) -> Any:
+        return nbformat.read(self.reports / f"{name}.ipynb", as_version=4)
+
+
+def _inputs(root: Path) -> dict[str, Path]:
+    return {
+        "calls": FIXTURES / "site_calls.json",
+        "agents": FIXTURES / "site_agents.csv",
+        "output": root / "data" / "cleaned_calls.parquet",
+        "manifest": root / "data" / "manifest.json",
+        "rejects": root / "data" / "rejected_calls.jsonl",
+    }
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("site")
+    for name in SITE_FILES:
+        shutil.copy(REPO / name, root / name)
+    inputs = _inputs(root)
+    result = pipeline.build_report(root, **inputs, render=False, progress=False)
+    return Built(root, result, inputs["output"])
+
+
+def _code_cells(nb: Any) -> list[Any]:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _html_outputs(nb: Any) -> list[str]:
+    return [
+        o["data"]["text/html"]
+        for c in _code_cells(nb)
+        for o in c.outputs
+        if o.output_type in ("display_data", "execute_result") and "text/html" in o["data"]
+    ]
+
+
+def _all_output_text(nb: Any) -> str:
+    parts = []
+    for c in _code_cells(nb):
+        for o in c.outputs:
+            if o.output_type == "stream":
+                parts.append(o.text)
+            elif "data" in o:
+                parts.extend(str(v) for v in o["data"].values())
+    return "\n".join(parts)
+
+
+def _valueboxes(nb: Any) -> list[tuple[str, dict[str, Any]]]:
+    boxes = []
+    for c in _code_cells(nb):
+        if "#| content: valuebox" in c.source:
+            title = re.search(r"#\| title: \"?([^\"\n]+)", c.source).group(1)
+            [out] = [o for o in c.outputs if o.output_type == "execute_result"]
+            boxes.append((title, ast.literal_eval(out["data"]["text/plain"])))
+    return boxes
+
+
+def _chart_cells(nb: Any) -> list[Any]:
+    return [
+        c
+        for c in _code_cells(nb)
+        if "#| title:" in c.source
+        and "valuebox" not in c.source
+        and "show_table" not in c.source
+        and "region_comparison" not in c.source
+    ]
+
+
+def test_every_page_is_built(built: Built) -> None:
+    assert {p.stem for p in built.reports.glob("*.ipynb")} == PAGES
+    assert sorted(built.result.executed) == sorted(PAGES)
+
+
+def test_no_cell_errored(built: Built) -> None:
+    for page in PAGES:
+        for cell in _code_cells(built.nb(page)):
+            assert not [o for o in cell.outputs if o.output_type == "error"], (page, cell.source)
+
+
+def test_every_chart_cell_stores_a_plotly_figure_as_html(built: Built) -> None:
+    for page in PAGES:
+        cells = _chart_cells(built.nb(page))
+        assert cells, page
+        for cell in cells:
+            html = [o["data"].get("text/html", "") for o in cell.outputs if "data" in o]
+            assert any("Plotly.newPlot" in h for h in html), (page, cell.source)
+
+
+def test_plotly_js_is_embedded_once_per_page_and_nothing_draws_from_a_cdn(built: Built) -> None:
+    for page in PAGES:
+        html = _html_outputs(built.nb(page))
+        bundles = [h for h in html if len(h) > 1_000_000 and "plotly.js" in h[:3000]]
+        assert len(bundles) == 1, page
+        for markup in html:
+            # plotly.js mentions CDN URLs as option defaults (maps); no script *loads* one
+            assert not re.search(r"<script[^>]*\ssrc=", markup), page
+            assert not re.search(r"""import\s*[^;]*["']https?://""", markup), page
+
+
+def test_itables_is_initialised_offline_in_the_table_cell(built: Built) -> None:
+    cell = next(c for c in _code_cells(built.nb("overview")) if "show_table" in c.source)
+    html = [o["data"]["text/html"] for o in cell.outputs if "data" in o]
+    assert len(html) >= 2  # the DataTables bundle and the table, in the same cell
+    assert any("injectModule" in h and len(h) > 100_000 for h in html)  # bundle, base64
+
+
+def test_value_boxes_are_dicts_of_plain_values(built: Built) -> None:
+    for page in PAGES:
+        boxes = _valueboxes(built.nb(page))
+        assert len(boxes) >= 5, page
+        for title, box in boxes:
+            assert set(box) == {"icon", "color", "value"}, (page, title)
+            assert all(type(v) in (str, int, float) for v in box.values()), (page, title)
+
+
+def _number(value: str) -> float:
+    return float(re.match(r"[\d,.]+", value).group(0).replace(",", ""))
+
+
+@pytest.mark.parametrize(
+    ("page", "region"),
+    [("overview", None), ("region-europe", "Europe"), ("region-asia-pacific", "Asia Pacific")],
+)
+def test_value_box_numbers_equal_metrics_computed_directly(
+    built: Built, page: str, region: str | None
+) -> None:
+    direct = metrics.kpis(metrics.segment(built.parquet, region))
+    boxes = dict(_valueboxes(built.nb(page)))
+    assert _number(boxes["Calls"]["value"]) == direct["calls"] > 0
+    assert _number(boxes["Average handle time"]["value"]) == pytest.approx(direct["aht"], abs=0.05)
+    assert _number(boxes["CSAT (rated calls)"]["value"]) == pytest.approx(direct["csat"], abs=0.005)
+    for title, key in [
+        ("Resolution rate", "resolution_rate"),
+        ("First-contact resolution", "fcr"),
+        ("Escalation rate", "escalation_rate"),
+    ]:
+        assert _number(boxes[title]["value"]) == pytest.approx(100 * direct[key], abs=0.05)
+
+
+def test_region_without_calls_shows_the_no_data_state(built: Built) -> None:
+    nb = built.nb("region-dormant")
+    text = _all_output_text(nb)
+    assert "No data for this segment" in text
+    boxes = dict(_valueboxes(nb))
+    assert boxes["Calls"]["value"].startswith("0 ")
+    assert boxes["Average handle time"]["value"] == "–"
+    for cell in _chart_cells(nb):
+        if "daily_volume" not in cell.source:  # the history still has the earlier calls
+            html = "".join(o["data"].get("text/html", "") for o in cell.outputs if "data" in o)
+            assert "No calls for this segment" in html, cell.source
+
+
+def test_pages_with_data_show_no_notice(built: Built) -> None:
+    assert "No data for this segment" not in _all_output_text(built.nb("overview"))
+
+
+def test_region_comparison_only_on_the_overview(built: Built) -> None:
+    def comparison_outputs(page: str) -> list[Any]:
+        nb = built.nb(page)
+        return next(c for c in _code_cells(nb) if "region_comparison" in c.source).outputs
+
+    assert comparison_outputs("overview")
+    assert comparison_outputs("region-europe") == []
+
+
+def test_names_from_the_data_appear_only_escaped(built: Built) -> None:
+    for page in PAGES:
+        nb = built.nb(page)
+        html = "\n".join(_html_outputs(nb))
+        assert XSS_AGENT not in html and XSS_REGION not in html, page
+        boxes = repr(_valueboxes(nb))
+        assert XSS_AGENT not in boxes and XSS_REGION not in boxes, page
+
+
+def test_printed_text_only_in_cells_hidden_from_the_site(built: Built) -> None:
+    # Quarto drops the outputs of `#| output: false` cells; the nbval summary lives there.
+    for page in PAGES:
+        for cell in _code_cells(built.nb(page)):
+            if any(o.output_type == "stream" for o in cell.outputs):
+                assert "#| output: false" in cell.source, (page, cell.source)
+    overview = "\n".join(_html_outputs(built.nb("overview")))
+    assert "&lt;img src=x onerror=alert(1)&gt;" in overview  # the leaderboard, as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in overview  # the region comparison
+
+
+def test_no_customer_id_is_ever_shown(built: Built) -> None:
+    for page in PAGES:
+        text = _all_output_text(built.nb(page))
+        assert not re.search(r"cust\d{3}|secret-cust", text), page
+
+
+def test_front_matter_is_a_raw_first_cell_with_an_escaped_title(built: Built) -> None:
+    for page in PAGES:
+        first = built.nb(page).cells[0]
+        assert first.cell_type == "raw"
+        front = yaml.safe_load(first.source.strip().strip("-"))
+        assert "dashboard" in front["format"]
+    front = yaml.safe_load(built.nb("region-script-alert-1-script").cells[0].source.strip("-\n"))
+    assert front["title"] == "Region: &lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_injected_parameters_make_no_card(built: Built) -> None:
+    nb = built.nb("region-europe")
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and injected[0].outputs == []
+    assert "region = 'Europe'" in injected[0].source or 'region = "Europe"' in injected[0].source
+
+
+def test_data_quality_page_counts_match_the_manifest(built: Built) -> None:
+    boxes = dict(_valueboxes(built.nb("data-quality")))
+    manifest = pipeline.run_etl_step(*_inputs(built.root).values()).manifest
+    counts = metrics.row_counts(manifest)
+    assert _number(boxes["Lines read"]["value"]) == counts["input"] == 223
+    assert _number(boxes["Lines rejected"]["value"]) == counts["rejected"] == 3
+    assert boxes["Lines rejected"]["color"] == "warning"
+
+
+def test_rerun_with_nothing_changed_executes_nothing(built: Built) -> None:
+    again = pipeline.build_report(built.root, **_inputs(built.root), render=False, progress=False)
+    assert again.executed == [] and set(again.skipped) == PAGES
+
+
+def test_cli_report_says_unchanged_and_fails_in_one_line_without_quarto(built: Built) -> None:
+    if shutil.which("quarto"):
+        pytest.skip("quarto is installed: the missing-quarto path cannot be exercised")
+    args = [sys.executable, "-m", "support_analytics", "report", "--root", str(built.root)]
+    for flag, path in _inputs(built.root).items():
+        args += [f"--{flag}", str(path)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "unchanged" in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "pip install quarto-cli" in errors[0]
+
+
+def test_quarto_config_targets_and_navbar_links_exist(built: Built) -> None:
+    project = yaml.safe_load((built.root / "_quarto.yml").read_text())
+    assert project["project"]["type"] == "website"
+    assert project["project"]["output-dir"] == "_site"
+    for target in project["project"]["render"]:
+        assert glob.glob(str(built.root / target)), target
+    assert config.SITE_META_NAME in project["metadata-files"]
+    meta = yaml.safe_load((built.root / config.SITE_META_NAME).read_text())
+    navbar = project["website"]["navbar"]
+    entries = navbar["left"] + meta["website"]["navbar"]["left"] + navbar["right"]
+    texts = [e["text"] for e in entries]
+    assert texts[0] == "Overview" and texts[-2:] == ["Data quality", "About"]
+    for entry in entries:
+        assert (built.root / entry["href"]).exists(), entry
+    linked = {Path(e["href"]).stem for e in entries}
+    assert linked >= PAGES
+
+
+def test_nbval_reexecution_matches_the_checked_outputs(built: Built, tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    notebooks = [built.reports / f"{p}.ipynb" for p in ("data-quality", "overview")]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-sanitize-with",
+            str(FIXTURES / "nbval_sanitize.cfg"),
+            *map(str, notebooks),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "passed" in proc.stdout
+
+
+def test_parameters_reach_the_notebook_as_plain_values(built: Built, tmp_path: Path) -> None:
+    title = 'He said "hi" \'there\'\nline two "); import os; ("'
+    job = pipeline.NotebookJob(
+        "custom",
+        config.NOTEBOOKS_DIR / config.DASHBOARD_TEMPLATE_NAME,
+        {"parquet_path": str(built.parquet), "region": "Europe", "title": title},
+        "Custom",
+    )
+    pipeline.execute_job(job, tmp_path)
+    nb = nbformat.read(tmp_path / "custom.ipynb", as_version=4)
+    summary = next(c for c in _code_cells(nb) if "kpi_summary" in c.source)
+    assert summary.outputs[0].text.startswith(f"title: {title}\nregion: Europe\n")
+    front = yaml.safe_load(nb.cells[0].source.strip("-\n"))
+    assert front["title"] == title
+
+
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not on PATH")
+def test_quarto_renders_the_site(built: Built) -> None:
+    pipeline.render_site(built.root, sys.stderr)
+    site = built.root / "_site"
+    assert (site / "index.html").exists() and (site / "about.html").exists()
+    for page in PAGES:
+        html = (site / "reports" / f"{page}.html").read_text(encoding="utf-8")
+        assert "Unable to display output" not in html
+        assert XSS_REGION not in html and XSS_AGENT not in html
+
+
+def test_templates_are_stripped_and_thin() -> None:
+    for name in (config.DASHBOARD_TEMPLATE_NAME, config.ETL_TEMPLATE_NAME):
+        nb = nbformat.read(config.NOTEBOOKS_DIR / name, as_version=4)
+        assert nb.cells[0].cell_type == "raw" and "dashboard" in nb.cells[0].source
+        code = _code_cells(nb)
+        assert all(c.outputs == [] and c.execution_count is None for c in code), name
+        tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, name
+        for cell in code:
+            source = cell.source
+            assert not re.search(r"^\s*(def|class) |\bSELECT\b|\.groupby\(|\.merge\(", source, re.M)
+            for line in source.splitlines():
+                if line.startswith(("import ", "from ")):
+                    assert line.startswith("from support_analytics import"), line
+
+
+def test_chart_builders_are_what_the_notebooks_call() -> None:
+    source = (config.NOTEBOOKS_DIR / config.DASHBOARD_TEMPLATE_NAME).read_text()
+    for name in ("daily_volume", "hour_weekday", "duration_distribution", "issue_breakdown"):
+        assert f"charts.{name}(" in source and hasattr(charts, name)

@@ -1,0 +1,203 @@
+"""Report wiring without kernels: planning, skip keys, front matter, site metadata, failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
+
+from support_analytics import config, pipeline
+
+REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
+
+
+def test_region_slugs_are_stable_and_file_safe() -> None:
+    assert pipeline.region_slug("North America East") == "north-america-east"
+    assert pipeline.region_slug("<script>alert(1)</script>") == "script-alert-1-script"
+    weird = pipeline.region_slug("日本")
+    assert weird == pipeline.region_slug("日本") and weird.isalnum()
+    assert pipeline.region_slug("Europe", taken={"europe"}).startswith("europe-")
+
+
+def _job(tmp_path: Path, **params: object) -> pipeline.NotebookJob:
+    template = tmp_path / "t.ipynb"
+    if not template.exists():
+        template.write_text("{}")
+    return pipeline.NotebookJob("overview", template, dict(params), "Overview")
+
+
+def test_job_key_changes_with_data_template_and_parameters(tmp_path: Path) -> None:
+    job = _job(tmp_path, region=None)
+    key = pipeline.job_key(job, "data1")
+    assert pipeline.job_key(job, "data1") == key
+    assert pipeline.job_key(job, "data2") != key
+    assert pipeline.job_key(_job(tmp_path, region="Europe"), "data1") != key
+    job.template.write_text('{"changed": true}')
+    assert pipeline.job_key(job, "data1") != key
+
+
+def test_front_matter_title_is_escaped_yaml(tmp_path: Path) -> None:
+    nb_path = tmp_path / "nb.ipynb"
+    nb = new_notebook(cells=[new_raw_cell('---\ntitle: "x"\nformat: dashboard\n---')])
+    nbformat.write(nb, nb_path)
+    title = 'Region: <script>alert(1)</script> "quoted"\nnext'
+    pipeline.set_front_matter_title(nb_path, title)
+    raw = nbformat.read(nb_path, as_version=4).cells[0].source
+    front = yaml.safe_load(raw.strip("-\n"))
+    assert front["title"] == 'Region: &lt;script&gt;alert(1)&lt;/script&gt; "quoted"\nnext'
+    assert front["format"] == "dashboard"
+
+
+def test_site_meta_lists_one_escaped_navbar_entry_per_region(tmp_path: Path) -> None:
+    jobs = [
+        pipeline.NotebookJob("overview", Path("d.ipynb"), {}, "Overview"),
+        pipeline.NotebookJob("region-x", Path("d.ipynb"), {}, "<b>X</b>"),
+    ]
+    pipeline.write_site_meta(tmp_path / "site_meta.yml", jobs, tmp_path / "reports")
+    meta = yaml.safe_load((tmp_path / "site_meta.yml").read_text())
+    assert meta["website"]["navbar"]["left"] == [
+        {"text": "&lt;b&gt;X&lt;/b&gt;", "href": "reports/region-x.ipynb"}
+    ]
+
+
+def _inputs(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "calls": REPORT_FIXTURES / "metrics_calls.json",
+        "agents": REPORT_FIXTURES / "metrics_agents.csv",
+        "output": tmp_path / "data" / "c.parquet",
+        "manifest": tmp_path / "data" / "m.json",
+        "rejects": tmp_path / "data" / "r.jsonl",
+    }
+
+
+def test_second_run_with_nothing_changed_executes_nothing(tmp_path: Path) -> None:
+    ran: list[str] = []
+
+    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+        ran.append(job.name)
+        job.output(reports_dir).write_text("{}")
+        return 0.0
+
+    first = pipeline.build_report(
+        tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
+    )
+    assert sorted(first.executed) == ["data-quality", "overview", "region-north", "region-south"]
+    ran.clear()
+    second = pipeline.build_report(
+        tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
+    )
+    assert ran == [] and len(second.skipped) == 4
+    third = pipeline.build_report(
+        tmp_path,
+        **_inputs(tmp_path),
+        end_date="2026-01-20",
+        render=False,
+        progress=False,
+        execute=fake_execute,
+    )
+    assert "data-quality" in third.skipped and "overview" in third.executed
+
+
+def test_without_quarto_the_notebooks_are_done_then_it_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline.shutil, "which", lambda _name: None)
+
+    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+        job.output(reports_dir).write_text("{}")
+        return 0.0
+
+    with pytest.raises(pipeline.QuartoMissingError, match="pip install quarto-cli"):
+        pipeline.build_report(tmp_path, **_inputs(tmp_path), progress=False, execute=fake_execute)
+    assert (tmp_path / "reports" / "overview.ipynb").exists()
+    assert (tmp_path / config.SITE_META_NAME).exists()
+
+
+@pytest.mark.slow
+def test_failing_notebook_names_the_cell_and_keeps_the_previous_report(tmp_path: Path) -> None:
+    template = tmp_path / "bad.ipynb"
+    nb = new_notebook(
+        cells=[
+            new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+            new_code_cell("#| title: Broken chart\nraise ValueError('boom')"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, template)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "bad.ipynb").write_text("previous good report")
+    job = pipeline.NotebookJob("bad", template, {"x": 2}, "Bad")
+    with pytest.raises(pipeline.NotebookError) as err:
+        pipeline.execute_job(job, reports)
+    message = str(err.value)
+    assert "bad.ipynb" in message and "#| title: Broken chart" in message
+    assert "ValueError: boom" in message and "previous report kept" in message
+    assert (reports / "bad.ipynb").read_text() == "previous good report"
+    assert (reports / pipeline.FAILED_DIR / "bad.ipynb").exists()
+    assert not list(reports.glob(".*.ipynb"))
+
+
+def test_state_file_records_each_page(tmp_path: Path) -> None:
+    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+        job.output(reports_dir).write_text("{}")
+        return 0.0
+
+    pipeline.build_report(
+        tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
+    )
+    state = json.loads((tmp_path / "reports" / config.REPORT_STATE_NAME).read_text())
+    assert set(state) == {"data-quality", "overview", "region-north", "region-south"}
+
+
+def test_pages_of_regions_gone_from_the_data_are_removed(tmp_path: Path) -> None:
+    stale = tmp_path / "reports" / "region-atlantis.ipynb"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+
+    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+        job.output(reports_dir).write_text("{}")
+        return 0.0
+
+    pipeline.build_report(
+        tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
+    )
+    assert not stale.exists()
+
+
+def test_relative_input_paths_reach_the_notebooks_as_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+        seen.append(job.parameters)
+        job.output(reports_dir).write_text("{}")
+        return 0.0
+
+    shutil.copytree(REPORT_FIXTURES, tmp_path / "in")
+    monkeypatch.chdir(tmp_path)
+    pipeline.build_report(
+        tmp_path,
+        Path("in/metrics_calls.json"),
+        Path("in/metrics_agents.csv"),
+        Path("data/c.parquet"),
+        Path("data/m.json"),
+        Path("data/r.jsonl"),
+        render=False,
+        progress=False,
+        execute=fake_execute,
+    )
+    for params in seen:
+        for key, value in params.items():
+            if key.endswith("_path"):
+                assert Path(str(value)).is_absolute(), (key, value)
