@@ -44,18 +44,21 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_etl(args: argparse.Namespace) -> int:
-    from support_analytics.etl import run_etl
+    paths = (args.calls, args.agents, args.output, args.manifest, args.rejects)
+    if args.engine == "spark":
+        from support_analytics.spark_etl import run_spark_etl
 
-    result = run_etl(
-        args.calls,
-        args.agents,
-        args.output,
-        args.manifest,
-        args.rejects,
-        force=args.force,
-        progress=not args.quiet,
-        lock_wait=args.lock_wait,
-    )
+        result = run_spark_etl(*paths, partition_by=args.partition_by, force=args.force)
+    else:
+        from support_analytics.etl import run_etl
+
+        result = run_etl(
+            *paths,
+            force=args.force,
+            progress=not args.quiet,
+            lock_wait=args.lock_wait,
+            partition_by=args.partition_by,
+        )
     print(result.summary())
     if not result.up_to_date:
         print(f"wrote {args.output}, {args.rejects} and {args.manifest}")
@@ -89,6 +92,13 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_simulate)
 
 
+def _path_or_url(text: str) -> Path | str:
+    """A local path, or an s3:// URL kept as text (Path would mangle the //)."""
+    from support_analytics.storage import as_path
+
+    return as_path(text)
+
+
 def _add_etl(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "etl",
@@ -97,14 +107,34 @@ def _add_etl(sub: argparse._SubParsersAction) -> None:
         "the rejects file with their line number and reason; nothing is dropped silently. "
         "Timestamps without an offset are taken as UTC.",
     )
-    p.add_argument("--calls", type=Path, default=config.DEFAULT_CALLS, help="NDJSON calls")
-    p.add_argument("--agents", type=Path, default=config.DEFAULT_AGENTS, help="agents.csv")
-    p.add_argument("--output", type=Path, default=config.DEFAULT_OUTPUT, help="cleaned Parquet")
-    p.add_argument("--manifest", type=Path, default=config.DEFAULT_MANIFEST, help="manifest")
+    p.add_argument("--calls", type=_path_or_url, default=config.DEFAULT_CALLS, help="NDJSON calls")
+    p.add_argument("--agents", type=_path_or_url, default=config.DEFAULT_AGENTS, help="agents.csv")
     p.add_argument(
-        "--rejects", type=Path, default=config.DEFAULT_REJECTS, help="rejected lines (JSONL)"
+        "--output", type=_path_or_url, default=config.DEFAULT_OUTPUT, help="cleaned Parquet"
+    )
+    p.add_argument(
+        "--manifest", type=_path_or_url, default=config.DEFAULT_MANIFEST, help="manifest"
+    )
+    p.add_argument(
+        "--rejects",
+        type=_path_or_url,
+        default=config.DEFAULT_REJECTS,
+        help="rejected lines (JSONL)",
     )
     p.add_argument("--force", action="store_true", help="rerun even when up to date")
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="duckdb (default, one machine) or spark (local[*] here; the same job runs on "
+        "AWS Glue); both apply the same rules",
+    )
+    p.add_argument(
+        "--partition-by",
+        choices=("call_date",),
+        default=None,
+        help="write --output as a Hive-partitioned folder (call_date=YYYY-MM-DD/part-*.parquet)",
+    )
     p.add_argument(
         "--lock-wait",
         type=float,
@@ -183,6 +213,36 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from support_analytics.etl import verify_run
+
+    print(verify_run(args.output, args.rejects, args.manifest, lock_wait=args.lock_wait))
+    return 0
+
+
+def _add_verify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="check the Parquet and rejects against the manifest's sha256",
+        description="Finish an ETL commit a crash interrupted, then check that the Parquet and "
+        "rejects files are exactly the ones the manifest records. Exits 2 with the fix (rerun "
+        "the ETL) when a file was changed, truncated or deleted behind the manifest's back.",
+    )
+    p.add_argument("--output", type=Path, default=config.DEFAULT_OUTPUT, help="cleaned Parquet")
+    p.add_argument("--manifest", type=Path, default=config.DEFAULT_MANIFEST, help="manifest")
+    p.add_argument(
+        "--rejects", type=Path, default=config.DEFAULT_REJECTS, help="rejected lines (JSONL)"
+    )
+    p.add_argument(
+        "--lock-wait", type=float, default=None, metavar="SECONDS",
+        help="how long to wait for an ETL run writing the output (default: until it ends)",
+    )  # fmt: skip
+    p.set_defaults(handler=_cmd_verify)
+
+
+SUBCOMMANDS.append(_add_verify)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="support-analytics",
@@ -221,7 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; outputs were left as they were before this run", file=sys.stderr)
+        print(
+            "interrupted; outputs are the previous run's, or this run's once the next run "
+            "finishes a commit that was under way",
+            file=sys.stderr,
+        )
         return 130
     except Exception as exc:  # a bug: say so in one line, the traceback on request
         if args.verbose:

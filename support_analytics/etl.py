@@ -17,13 +17,16 @@ import csv
 import gzip
 import hashlib
 import io
+import json
 import os
 import queue
+import re
 import shutil
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,18 +36,20 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from support_analytics import config
+from support_analytics import config, storage
 from support_analytics import schema as s
-from support_analytics.errors import ContractError, InputError, LockedError
+from support_analytics.errors import ContractError, InputError, IntegrityError, LockedError
 from support_analytics.manifest import (
+    atomic_write_bytes,
+    cleaned_calls_manifest,
     file_fingerprint,
     file_sha256,
-    fingerprint_matches,
     read_manifest,
-    update_cleaned_calls_manifest,
+    staged_fingerprint,
+    verify_output,
+    write_manifest,
 )
 from support_analytics.progress import Progress
 
@@ -70,6 +75,10 @@ def _sql_str(value: str) -> str:
 
 
 _ISO = _sql_str(s.ISO_TIMESTAMP_REGEX)
+# Years 1..9999 in UTC: an offset can push 0001-01-01 or 9999-12-31 outside, and such rows
+# would break every Python reader of the Parquet (datetime has no year 0 or 10000).
+_TS_MIN = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+_TS_MAX = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
 
 
 def _parse_sql(src: str) -> str:
@@ -115,7 +124,8 @@ SELECT line_number, byte_offset, raw,
     WHEN NOT is_object THEN '{s.REJECT_MALFORMED}'
     WHEN call_id IS NULL THEN '{s.REJECT_MISSING_CALL_ID}'
     WHEN start_txt IS NULL OR end_txt IS NULL THEN '{s.REJECT_MISSING_TS}'
-    WHEN start_ts IS NULL OR end_ts IS NULL THEN '{s.REJECT_INVALID_TS}'
+    WHEN start_ts IS NULL OR end_ts IS NULL OR least(start_ts, end_ts) < {_TS_MIN}
+      OR greatest(start_ts, end_ts) > {_TS_MAX} THEN '{s.REJECT_INVALID_TS}'
     WHEN end_ts <= start_ts THEN '{s.REJECT_NON_POSITIVE}'
   END AS reason,
   call_id, agent_id, customer_id,
@@ -241,7 +251,14 @@ def load_agents(path: Path | str) -> pd.DataFrame:
         raise InputError(
             f"{path}: not UTF-8 (byte {exc.start}); re-save the agents file as UTF-8"
         ) from None
-    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in row)]
+    # strict: an unterminated quote would otherwise swallow every later row into one name.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = [row for row in reader if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise InputError(
+            f"{path}: not valid CSV at line {reader.line_num} ({exc}); check the quoting"
+        ) from None
     if not rows:
         raise InputError(
             f"{path}: agents file is empty; it needs a header {','.join(s.AGENT_COLUMNS)}"
@@ -366,7 +383,14 @@ def _iter_chunks(
     line_no = 1
     first = True
     while True:
-        block = fh.read(chunk_bytes)
+        try:
+            block = fh.read(chunk_bytes)
+        except (EOFError, OSError, zlib.error) as exc:
+            if not isinstance(fh, gzip.GzipFile):
+                raise
+            raise InputError(
+                f"{path}: gzip data is truncated or corrupt ({exc}); copy the file again"
+            ) from None
         if hasher is not None and block:
             hasher.update(block)
         data = carry + block
@@ -562,19 +586,39 @@ def _run_options(partition_by: str | None = None) -> dict[str, Any]:
 
 
 def is_up_to_date(
-    manifest: dict[str, Any], calls: Path, agents: Path, output: Path, rejects: Path
+    manifest: dict[str, Any],
+    calls: Path | str,
+    agents: Path | str,
+    output: Path | str,
+    rejects: Path | str,
+    *,
+    partition_by: str | None = None,
 ) -> bool:
-    """True when inputs, outputs and options all match what the manifest recorded."""
+    """True when inputs, outputs and options all match what the manifest recorded.
+
+    Paths may be local or s3://, files or (partitioned output) folders: ``storage`` checks.
+    """
     inputs = manifest.get("inputs") or {}
     return (
-        manifest.get("options") == _run_options()
+        manifest.get("options") == _run_options(partition_by)
         and (inputs.get("calls") or {}).get("path") == str(calls)
         and (inputs.get("agents") or {}).get("path") == str(agents)
-        and fingerprint_matches(inputs.get("calls"), calls)
-        and fingerprint_matches(inputs.get("agents"), agents)
-        and fingerprint_matches(manifest.get("output"), output)
-        and fingerprint_matches(manifest.get("rejects"), rejects)
+        and storage.fingerprint_matches(inputs.get("calls"), calls)
+        and storage.fingerprint_matches(inputs.get("agents"), agents)
+        and storage.fingerprint_matches(manifest.get("output"), output)
+        and storage.fingerprint_matches(manifest.get("rejects"), rejects)
     )
+
+
+PARTITION_COLUMNS: tuple[str, ...] = (s.CALL_DATE,)
+
+
+def check_partition_by(partition_by: str | None) -> None:
+    """Only call_date is a supported partition column (the layout Glue/Athena expect)."""
+    if partition_by is not None and partition_by not in PARTITION_COLUMNS:
+        raise InputError(
+            f"--partition-by {partition_by}: not supported; use --partition-by {s.CALL_DATE}"
+        )
 
 
 def _result_from_manifest(manifest: dict[str, Any]) -> EtlResult:
@@ -670,23 +714,44 @@ def run_etl(
     progress: bool = True,
     lock_wait: float | None = None,
     chunk_bytes: int = config.READ_CHUNK_BYTES,
+    partition_by: str | None = None,
 ) -> EtlResult:
     """Clean an NDJSON calls file into Parquet + rejects + manifest, all written atomically.
 
     Does nothing (``up_to_date``) when the manifest shows the same inputs and intact outputs,
     unless ``force``. Raises InputError for unusable inputs before any output is touched.
+    ``partition_by="call_date"`` writes a Hive-partitioned folder instead of one file; any
+    path may be an s3:// URL (see :func:`_run_remote`).
     """
+    check_partition_by(partition_by)
+    if any(storage.is_remote(p) for p in (calls, agents, output, manifest, rejects)):
+        return _run_remote(
+            calls, agents, output, manifest, rejects, force, progress, chunk_bytes, partition_by
+        )
     calls, agents, output = Path(calls), Path(agents), Path(output)
     manifest_path, rejects = Path(manifest), Path(rejects)
     _check_calls_path(calls)
     agents_table = _agents_arrow(load_agents(agents))
 
     with _output_lock(output, lock_wait, quiet=not progress):
+        note = recover_interrupted_run(output)
+        if note and progress:
+            print(note, file=sys.stderr)
         previous = read_manifest(manifest_path)
-        if not force and is_up_to_date(previous, calls, agents, output, rejects):
+        if not force and is_up_to_date(
+            previous, calls, agents, output, rejects, partition_by=partition_by
+        ):
             return _result_from_manifest(previous)
         return _run_locked(
-            calls, agents, output, manifest_path, rejects, agents_table, progress, chunk_bytes
+            calls,
+            agents,
+            output,
+            manifest_path,
+            rejects,
+            agents_table,
+            progress,
+            chunk_bytes,
+            partition_by,
         )
 
 
@@ -699,6 +764,7 @@ def _run_locked(
     agents_table: pa.Table,
     progress: bool,
     chunk_bytes: int,
+    partition_by: str | None = None,
 ) -> EtlResult:
     started = time.perf_counter()
     for target in (output, rejects, manifest_path):
@@ -758,13 +824,20 @@ def _run_locked(
             )
         con.register("dup_lines", dup_lines)
 
-        tmp_parquet = workdir / "cleaned.parquet"
+        tmp_parquet = workdir / ("cleaned" if partition_by else "cleaned.parquet")
         tmp_rejects = workdir / "rejects.jsonl"
+        partitioned = (
+            f", PARTITION_BY ({partition_by}), FILENAME_PATTERN 'part-{{i}}'"
+            if partition_by
+            else ""
+        )
         con.execute(
             f"COPY ({_kept_sql()}) TO {_sql_str(str(tmp_parquet))} (FORMAT parquet, "
             f"COMPRESSION zstd, KV_METADATA {{'support_analytics.schema_version': "
-            f"{_sql_str(s.SCHEMA_VERSION)}}})"
+            f"{_sql_str(s.SCHEMA_VERSION)}}}{partitioned})"
         )
+        if partition_by and not tmp_parquet.exists():  # no kept rows: an empty folder
+            tmp_parquet.mkdir()
         con.execute(
             f"COPY (SELECT line_number, reason, raw FROM staged WHERE reason IS NOT NULL "
             f"UNION ALL SELECT line_number, '{s.REJECT_DUPLICATE}' AS reason, raw FROM dup_lines "
@@ -789,30 +862,30 @@ def _run_locked(
                 f"row counts do not reconcile: {rows_in} in != {rows_out} kept + "
                 f"{sum(rejected.values())} rejected"
             )
-        problems = s.contract_mismatches(pq.read_schema(tmp_parquet))
+        problems = s.contract_mismatches(storage.read_cleaned_schema(tmp_parquet))
         if problems:
             raise ContractError(f"{output}: output breaks the contract: {'; '.join(problems)}")
-        _fsync(tmp_parquet)
+        staged_files = sorted(tmp_parquet.rglob("*.parquet")) if partition_by else [tmp_parquet]
+        for staged_file in staged_files:
+            _fsync(staged_file)
         _fsync(tmp_rejects)
 
-        os.replace(tmp_parquet, output)
-        os.replace(tmp_rejects, rejects)
         warnings = {
             s.WARN_INVALID_RATING: int(warn_row[0]),
             s.WARN_UNKNOWN_AGENT: int(warn_row[1]),
         }
         seconds = time.perf_counter() - started
-        payload = update_cleaned_calls_manifest(
+        payload = cleaned_calls_manifest(
             output,
-            manifest_path,
+            staged_output=tmp_parquet,
             engine=ENGINE,
             seconds=round(seconds, 3),
-            options=_run_options(),
+            options=_run_options(partition_by),
             inputs={
                 "calls": file_fingerprint(calls, calls_sha),
                 "agents": file_fingerprint(agents),
             },
-            rejects=file_fingerprint(rejects),
+            rejects=staged_fingerprint(rejects, tmp_rejects),
             rows={
                 "input": rows_in,
                 "output": rows_out,
@@ -821,9 +894,200 @@ def _run_locked(
             },
             warnings=warnings,
         )
+        _commit(
+            workdir,
+            [(tmp_parquet, output), (tmp_rejects, rejects)],
+            manifest_path,
+            payload,
+        )
         return EtlResult(rows_in, rows_out, rejected, warnings, blank, seconds, False, payload)
     finally:
+        # A commit record still here means publishing failed half-way (an error, Ctrl-C):
+        # keep it so the next run replays it instead of leaving a mixed set.
+        if not (workdir / _COMMIT_RECORD).exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Committing a run: previous set or new set, never a mix that survives the next run
+# --------------------------------------------------------------------------------------------
+_COMMIT_RECORD = "commit.json"
+
+
+def _commit(
+    workdir: Path, moves: list[tuple[Path, Path]], manifest_path: Path, payload: dict[str, Any]
+) -> None:
+    """Make the staged files and manifest current; the commit record is the commit point.
+
+    Three paths cannot change in one system call, so the run first writes (atomically) a
+    record of every rename plus the manifest into its work dir. Killed before that, the
+    previous set is untouched and the work dir is garbage; killed after it, the next run
+    (or ``verify``) replays the record. Either way the set left is the previous or the new one.
+    """
+    record = {
+        "moves": [[m[0].name, os.path.abspath(m[1])] for m in moves],
+        "manifest_path": os.path.abspath(manifest_path),
+        "manifest": payload,
+    }
+    atomic_write_bytes(workdir / _COMMIT_RECORD, json.dumps(record).encode("utf-8"))
+    _fsync_dir(workdir)
+    _publish(workdir, record)
+    (workdir / _COMMIT_RECORD).unlink()
+
+
+def _publish(workdir: Path, record: dict[str, Any]) -> None:
+    """Carry out a commit record; idempotent, so a replay after a kill finishes the job."""
+    for staged_name, target in record["moves"]:
+        staged = workdir / staged_name
+        if not staged.exists():
+            continue
+        if staged.is_dir() or Path(target).is_dir():  # a partitioned folder, or replacing one
+            storage.replace_local(staged, Path(target))
+        else:
+            os.replace(staged, target)
+            _fsync_dir(Path(target).parent)
+    write_manifest(record["manifest_path"], record["manifest"])
+
+
+def _work_dirs(output: Path) -> list[Path]:
+    """Work dirs of runs on this output (``tempfile.mkdtemp`` names: 8 chars of [a-z0-9_])."""
+    pattern = re.compile(re.escape(f".{output.name}.") + r"[a-z0-9_]{8}\.work")
+    if not output.parent.is_dir():
+        return []
+    return sorted(p for p in output.parent.iterdir() if pattern.fullmatch(p.name) and p.is_dir())
+
+
+def recover_interrupted_run(output: Path | str) -> str | None:
+    """Finish or discard what a killed run left beside ``output``; call with the lock held.
+
+    A work dir with a commit record reached its commit point: replay it (roll forward). Any
+    other work dir died before committing, with the previous set untouched: delete it.
+    Returns a note for the user when something was rolled forward, else None.
+    """
+    note = None
+    for workdir in _work_dirs(Path(output)):
+        record_path = workdir / _COMMIT_RECORD
+        if record_path.is_file():
+            _publish(workdir, json.loads(record_path.read_text(encoding="utf-8")))
+            note = f"finished the commit of an interrupted ETL run on {output}"
         shutil.rmtree(workdir, ignore_errors=True)
+    return note
+
+
+def verify_run(
+    output: Path | str = config.DEFAULT_OUTPUT,
+    rejects: Path | str = config.DEFAULT_REJECTS,
+    manifest: Path | str = config.DEFAULT_MANIFEST,
+    *,
+    lock_wait: float | None = None,
+) -> str:
+    """Check that the Parquet and rejects are the files the manifest records (by sha256).
+
+    Takes the output lock and replays an interrupted commit first, so a crash is never
+    reported as tampering. Raises IntegrityError with the fix when anything differs.
+    """
+    output, rejects, manifest_path = Path(output), Path(rejects), Path(manifest)
+    with _output_lock(output, lock_wait, quiet=False):
+        recover_interrupted_run(output)
+        if not manifest_path.is_file():
+            raise IntegrityError(f"{manifest_path}: no manifest; run `support-analytics etl`")
+        recorded = read_manifest(manifest_path, warn=False)
+        if not recorded:
+            raise IntegrityError(
+                f"{manifest_path}: manifest is unreadable; rerun `support-analytics etl --force`"
+            )
+        problems = [
+            p
+            for p in (
+                verify_output(recorded, output, "output"),
+                verify_output(recorded, rejects, "rejects"),
+            )
+            if p
+        ]
+    if problems:
+        raise IntegrityError("; ".join(problems))
+    rows = recorded.get("rows") or {}
+    return (
+        f"ok: {output} ({int(rows.get('output', 0)):,} rows) and {rejects} "
+        f"({sum((rows.get('rejected') or {}).values()):,} rejects) match {manifest_path}"
+    )
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make renames in a folder durable (a crash of the machine, not only of the process)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _run_remote(
+    calls: Path | str,
+    agents: Path | str,
+    output: Path | str,
+    manifest: Path | str,
+    rejects: Path | str,
+    force: bool,
+    progress: bool,
+    chunk_bytes: int,
+    partition_by: str | None,
+) -> EtlResult:
+    """The run with s3:// paths: stage remote inputs locally, clean, upload the outputs.
+
+    DuckDB's httpfs extension cannot be downloaded here, so fsspec (s3fs, the usual AWS
+    credential chain) moves the bytes. The manifest records the remote paths and their
+    fingerprints (size, ETag, sha256) so up-to-date checks work against S3 too. There is no
+    lock across machines on S3: one writer per output prefix is the caller's job.
+    """
+    calls, agents, output, manifest, rejects = (
+        storage.as_path(p) for p in (calls, agents, output, manifest, rejects)
+    )
+    previous = read_manifest(manifest)
+    if not force and is_up_to_date(
+        previous, calls, agents, output, rejects, partition_by=partition_by
+    ):
+        return _result_from_manifest(previous)
+    with tempfile.TemporaryDirectory(prefix="support-analytics-s3.") as tmp:
+        work = Path(tmp)
+
+        def local(path: Path | str, name: str, download: bool) -> Path:
+            if not storage.is_remote(path):
+                return Path(path)
+            target = work / name / str(path).rstrip("/").rsplit("/", 1)[-1]
+            return storage.download(path, target) if download else target
+
+        out_local = local(output, "out", False)
+        rejects_local = local(rejects, "rejects", False)
+        result = run_etl(
+            local(calls, "in", True),
+            local(agents, "agents", True),
+            out_local,
+            work / "manifest" / "manifest.json",
+            rejects_local,
+            force=True,
+            progress=progress,
+            chunk_bytes=chunk_bytes,
+            partition_by=partition_by,
+        )
+        for remote, staged in ((output, out_local), (rejects, rejects_local)):
+            if storage.is_remote(remote):
+                storage.upload(staged, remote)
+        payload = dict(result.manifest)
+        payload["inputs"] = {
+            "calls": storage.fingerprint(calls),
+            "agents": storage.fingerprint(agents),
+        }
+        payload["output"] = storage.fingerprint(output)
+        payload["rejects"] = storage.fingerprint(rejects)
+        write_manifest(manifest, payload)
+        result.manifest = payload
+        return result
 
 
 def _read_lines_at(path: Path, offsets: np.ndarray) -> list[str]:

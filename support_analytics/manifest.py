@@ -77,11 +77,14 @@ def fingerprint_matches(recorded: dict[str, Any] | None, path: Path | str) -> bo
 
 def read_manifest(path: Path | str, *, warn: bool = True) -> dict[str, Any]:
     """The manifest as a dict; {} when missing or corrupt (with a warning), so a run rebuilds it."""
-    path = Path(path)
-    if not path.exists():
+    from support_analytics import storage
+
+    remote = storage.is_remote(path)
+    if not (storage.exists(path) if remote else Path(path).exists()):
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = storage.read_bytes(path) if remote else Path(path).read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         if warn:
             print(
@@ -101,8 +104,10 @@ def read_manifest(path: Path | str, *, warn: bool = True) -> dict[str, Any]:
 
 def write_manifest(path: Path | str, payload: dict[str, Any]) -> None:
     """Write the manifest atomically, pretty-printed with sorted keys for readable diffs."""
+    from support_analytics import storage
+
     text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write_bytes(path, text.encode("utf-8"))
+    storage.write_bytes(path, text.encode("utf-8"))  # atomic locally, one PUT on S3
 
 
 def _stable(value: Any) -> Any:
@@ -123,6 +128,19 @@ def update_cleaned_calls_manifest(
     output_path: Path | str, manifest_path: Path | str, **fields: Any
 ) -> dict[str, Any]:
     """Record the Parquet's size, mtime and sha256 (plus any run fields) in the manifest."""
+    payload = cleaned_calls_manifest(output_path, **fields)
+    write_manifest(manifest_path, payload)
+    return payload
+
+
+def cleaned_calls_manifest(
+    output_path: Path | str, *, staged_output: Path | str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """The manifest payload, not written; fingerprints ``staged_output`` under ``output_path``.
+
+    The ETL fingerprints its staged file before renaming it into place (a rename keeps size,
+    mtime and content), so the manifest can be part of the commit record.
+    """
     from support_analytics import __version__
     from support_analytics.schema import SCHEMA_VERSION
 
@@ -133,9 +151,20 @@ def update_cleaned_calls_manifest(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     payload.update(fields)
-    payload["output"] = file_fingerprint(output_path)
-    write_manifest(manifest_path, payload)
+    payload["output"] = staged_fingerprint(output_path, staged_output)
     return payload
+
+
+def staged_fingerprint(path: Path | str, staged: Path | str | None = None) -> dict[str, Any]:
+    """The fingerprint ``path`` will have once ``staged`` is renamed onto it.
+
+    Folders (partitioned output) and s3:// objects are fingerprinted by ``storage``.
+    """
+    from support_analytics import storage
+
+    recorded = storage.fingerprint(staged if staged is not None else path)
+    recorded["path"] = str(path)
+    return recorded
 
 
 def outputs_match(manifest: dict[str, Any], paths: Iterable[tuple[str, Path | str]]) -> bool:
@@ -143,9 +172,11 @@ def outputs_match(manifest: dict[str, Any], paths: Iterable[tuple[str, Path | st
     return all(fingerprint_matches(manifest.get(key), path) for key, path in paths)
 
 
-def verify_output(manifest: dict[str, Any], output_path: Path | str) -> str | None:
-    """None when the Parquet's sha256 matches the manifest, else a message with the fix."""
-    recorded = (manifest.get("output") or {}).get("sha256")
+def verify_output(
+    manifest: dict[str, Any], output_path: Path | str, key: str = "output"
+) -> str | None:
+    """None when the file's sha256 matches the manifest's ``key`` entry, else the fix."""
+    recorded = (manifest.get(key) or {}).get("sha256")
     if not recorded:
         return f"{manifest_path_hint(output_path)} has no record of {output_path}; rerun etl"
     if not os.path.exists(output_path):

@@ -25,8 +25,11 @@ A rate over zero calls is ``None`` (shown as "–"), never an exception.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,8 +37,9 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from filelock import FileLock
 
-from support_analytics import config
+from support_analytics import config, storage
 from support_analytics import schema as s
 
 RESOLVED = "resolved"
@@ -56,6 +60,9 @@ KPI_DIRECTIONS: dict[str, bool | None] = {
     "escalation_rate": False,
 }
 KPI_KEYS: tuple[str, ...] = tuple(KPI_DIRECTIONS)
+_FLAGS_VERSION = 1  # bump when _flagged_sql changes, so old caches are not reused
+#: Where the repeat-flag cache of an s3:// dataset goes (it cannot sit beside the data).
+REMOTE_CACHE_DIR_NAME = "support-analytics-cache"
 
 _REDACTED = "<redacted>"
 
@@ -67,8 +74,59 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _source(path: Path | str) -> str:
-    """A DuckDB table expression for one Parquet file or a Hive-partitioned folder of them."""
+@dataclass(frozen=True)
+class _Remote:
+    """An s3:// dataset as one listing saw it: the fsspec filesystem DuckDB reads through, the
+    URL, whether it is a (partitioned) folder, and its Parquet objects' (key, size, ETag)."""
+
+    fs: Any
+    url: str
+    is_dir: bool
+    files: tuple[tuple[str, int, str], ...]
+
+
+def _remote(path: str) -> _Remote:
+    """List a remote dataset once (one ``info``, plus one ``find`` for a folder)."""
+    fs, url = storage.filesystem(path)
+    key = fs._strip_protocol(url).rstrip("/")
+    if fs.isdir(key):
+        found = fs.find(key, detail=True)
+        files = tuple(
+            (name[len(key) + 1 :], int(info.get("size") or 0), _remote_tag(info))
+            for name, info in sorted(found.items())
+            if info.get("type") != "directory" and name.endswith(".parquet")
+        )
+        return _Remote(fs, url.rstrip("/"), True, files)
+    info = fs.info(key)  # FileNotFoundError (an OSError) when it does not exist
+    return _Remote(fs, url, False, (("", int(info.get("size") or 0), _remote_tag(info)),))
+
+
+def _remote_tag(info: dict[str, Any]) -> str:
+    """What changes when an object is rewritten: its ETag, else its modification time."""
+    tag = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
+    return str(tag or "").strip('"')
+
+
+def _dataset(path: Path | str) -> Path | _Remote:
+    """A local path as is; a URL listed once, so one query does not list it repeatedly."""
+    return _remote(str(path)) if storage.is_remote(path) else Path(path)
+
+
+def _source(path: Path | str | _Remote) -> str:
+    """A DuckDB table expression for one Parquet file or a Hive-partitioned folder of them.
+
+    An s3:// URL is read through the fsspec filesystem registered on the connection
+    (:func:`_connect`), since DuckDB's httpfs extension cannot be downloaded at run time.
+    """
+    if isinstance(path, str) and storage.is_remote(path):
+        path = _remote(path)
+    if isinstance(path, _Remote):
+        if path.is_dir:
+            return (
+                f"read_parquet({_sql_str(path.url + '/**/*.parquet')}, hive_partitioning = true, "
+                "union_by_name = true)"
+            )
+        return f"read_parquet({_sql_str(path.url)})"
     path = Path(path)
     if path.is_dir():
         return (
@@ -78,15 +136,20 @@ def _source(path: Path | str) -> str:
     return f"read_parquet({_sql_str(str(path))})"
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def _connect(fs: Any = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection; ``fs`` (an fsspec filesystem) serves its URLs."""
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = {_sql_str(config.DUCKDB_MEMORY_LIMIT)}")
     con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
+    if fs is not None:
+        con.register_filesystem(fs)
     return con
 
 
-def _is_empty_source(path: Path) -> bool:
+def _is_empty_source(path: Path | _Remote) -> bool:
     """True when there is nothing to read (missing folder contents), so queries return no rows."""
+    if isinstance(path, _Remote):
+        return path.is_dir and not path.files
     return path.is_dir() and not any(path.rglob("*.parquet"))
 
 
@@ -113,7 +176,7 @@ class Period:
 class Segment:
     """What one dashboard page shows: a data source, a region (None = all) and a period."""
 
-    path: Path
+    path: Path | str  # a local Path or an s3:// URL (str)
     region: str | None
     period: Period
 
@@ -130,18 +193,101 @@ class Segment:
         return " AND ".join(clauses)
 
 
-def _query(path: Path, sql: str) -> pd.DataFrame:
-    """Run ``sql`` with ``calls`` bound to the source; an empty source gives an empty result."""
-    con = _connect()
+def _query(path: Path | str, sql: str) -> pd.DataFrame:
+    """Run ``sql`` with ``calls`` (and ``flagged``: calls with their repeat flag) bound to the
+    source; an empty source gives an empty result."""
+    data = _dataset(path)
+    con = _connect(data.fs if isinstance(data, _Remote) else None)
     try:
-        if _is_empty_source(path):
+        empty = _is_empty_source(data)
+        if empty:
             con.register("calls_src", s.empty_cleaned_table())
             con.execute("CREATE VIEW calls AS SELECT * FROM calls_src")
         else:
-            con.execute(f"CREATE VIEW calls AS SELECT * FROM {_source(path)}")
+            con.execute(f"CREATE VIEW calls AS SELECT * FROM {_source(data)}")
+        if "flagged" in sql:
+            cached = None if empty else _prepare(data)
+            source = f"read_parquet({_sql_str(str(cached))})" if cached else f"({_flagged_sql()})"
+            con.execute(f"CREATE VIEW flagged AS SELECT * FROM {source}")
         return con.execute(sql).df()
     finally:
         con.close()
+
+
+def _fingerprint(path: Path) -> str:
+    """Names, sizes and mtimes of the Parquet file(s): changes whenever the ETL rewrites them."""
+    digest = hashlib.sha256(f"flags-v{_FLAGS_VERSION}".encode())
+    files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
+    for f in files:
+        st = f.stat()
+        digest.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _remote_fingerprint(data: _Remote) -> str:
+    """Keys, sizes and ETags of the Parquet object(s), from the listing (nothing downloaded):
+    a rewrite by the ETL changes the ETag even when the size stays the same."""
+    digest = hashlib.sha256(f"flags-v{_FLAGS_VERSION}|{data.url}|{data.is_dir}".encode())
+    for name, size, tag in data.files:
+        digest.update(f"{name}|{size}|{tag}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def remote_cache_dir() -> Path:
+    """The local folder holding the repeat-flag caches of s3:// datasets."""
+    return Path(tempfile.gettempdir()) / REMOTE_CACHE_DIR_NAME
+
+
+def prepare(parquet_path: Path | str | None = None) -> Path | None:
+    """Compute every call's repeat flag once per version of the data and keep it beside it.
+
+    The flag needs each customer's next call over the whole dataset, a window over every row;
+    doing that once instead of in every KPI query of every page keeps a 10M-call report fast.
+    The cache holds no customer ids and is sorted by call_date so period filters skip row
+    groups. Returns None (queries then compute the flag inline) where the folder is read-only.
+    For an s3:// dataset the cache is a local file in :func:`remote_cache_dir`, keyed by the
+    objects' keys, sizes and ETags, so a rewrite on S3 is noticed without downloading it.
+    """
+    return _prepare(_dataset(resolve_path(parquet_path)))
+
+
+def _prepare(data: Path | _Remote) -> Path | None:
+    if isinstance(data, _Remote):
+        folder = remote_cache_dir()
+        stem = hashlib.sha256(data.url.encode("utf-8")).hexdigest()[:16]
+        target = folder / f".{stem}.repeats-{_remote_fingerprint(data)}.parquet"
+        fs = data.fs
+    else:
+        folder = data.parent
+        stem = data.name
+        target = folder / f".{stem}.repeats-{_fingerprint(data)}.parquet"
+        fs = None
+    if target.exists():
+        return target
+    try:
+        if fs is not None:  # private: the cache holds call rows (never customer ids)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with FileLock(str(target) + ".lock"):
+            if target.exists():
+                return target
+            tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+            con = _connect(fs)
+            try:
+                con.execute(f"CREATE VIEW calls AS SELECT * FROM {_source(data)}")
+                con.execute(
+                    f"COPY (SELECT * EXCLUDE ({s.CUSTOMER_ID}) FROM ({_flagged_sql()}) "
+                    f"ORDER BY {s.CALL_DATE}, {s.START_TIME}, {s.CALL_ID}) "
+                    f"TO {_sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+                )
+            finally:
+                con.close()
+            os.replace(tmp, target)
+        for stale in folder.glob(f".{stem}.repeats-*"):
+            if stale.name not in (target.name, target.name + ".lock"):
+                stale.unlink(missing_ok=True)
+    except OSError:
+        return None
+    return target
 
 
 def _plain(value: Any) -> Any:
@@ -155,9 +301,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def resolve_path(parquet_path: Path | str | None) -> Path:
-    """The Parquet to read: the given path, or the configured default output."""
-    return Path(parquet_path) if parquet_path is not None else config.DEFAULT_OUTPUT
+def resolve_path(parquet_path: Path | str | None) -> Path | str:
+    """The Parquet to read: the given path (a Path, or an s3:// URL kept as str), or the
+    configured default output."""
+    return storage.as_path(parquet_path) if parquet_path is not None else config.DEFAULT_OUTPUT
 
 
 def data_range(parquet_path: Path | str | None = None) -> tuple[date | None, date | None, int]:
@@ -270,7 +417,7 @@ def kpis(seg: Segment, period: Period | None = None) -> dict[str, Any]:
 
     Rates are None over zero calls; CSAT values are None when no call was rated.
     """
-    sql = f"SELECT {_kpi_select()} FROM ({_flagged_sql()}) WHERE {seg.where(period)}"
+    sql = f"SELECT {_kpi_select()} FROM flagged WHERE {seg.where(period)}"
     return _kpi_row(_query(seg.path, sql))
 
 
@@ -410,7 +557,7 @@ def _grouped_kpis(seg: Segment, by: list[str], where: str) -> pd.DataFrame:
     cols = ", ".join(by)
     sql = f"""
         SELECT {cols}, {_kpi_select()}
-        FROM ({_flagged_sql()}) WHERE {where}
+        FROM flagged WHERE {where}
         GROUP BY {cols}
         ORDER BY calls DESC, {cols}
     """
@@ -487,14 +634,22 @@ def redact_customer(raw: str) -> str:
 
 def rejected_sample(rejects_path: Path | str, limit: int = 20) -> pd.DataFrame:
     """The first ``limit`` rejected lines (line_number, reason, raw) with customer ids masked."""
-    path = Path(rejects_path)
     columns = [s.REJECT_LINE_NUMBER, s.REJECT_REASON, s.REJECT_RAW]
-    if not path.exists() or path.stat().st_size == 0:
+    fs, source = storage.filesystem(rejects_path)
+    remote = storage.is_remote(rejects_path)
+    if remote:
+        key = fs._strip_protocol(source)
+        size = int(fs.info(key).get("size") or 0) if fs.isfile(key) else 0
+    else:
+        path = Path(rejects_path)
+        source = str(path)
+        size = path.stat().st_size if path.exists() else 0
+    if size == 0:
         return pd.DataFrame({c: [] for c in columns}).astype({s.REJECT_LINE_NUMBER: "int64"})
-    con = _connect()
+    con = _connect(fs if remote else None)
     try:
         df = con.execute(
-            f"SELECT {', '.join(columns)} FROM read_json({_sql_str(str(path))}, "
+            f"SELECT {', '.join(columns)} FROM read_json({_sql_str(source)}, "
             f"format = 'newline_delimited', columns = {{{s.REJECT_LINE_NUMBER}: 'BIGINT', "
             f"{s.REJECT_REASON}: 'VARCHAR', {s.REJECT_RAW}: 'VARCHAR'}}) "
             f"ORDER BY {s.REJECT_LINE_NUMBER} LIMIT {int(limit)}"

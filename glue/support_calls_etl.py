@@ -1,0 +1,77 @@
+"""AWS Glue entry point for the support-calls ETL (also runs locally with plain pyspark).
+
+Glue job arguments: --calls --agents --output --rejects --manifest, optionally
+--partition_by call_date. The package comes from the wheel passed in --extra-py-files; the
+transformation is ``support_analytics.spark_etl`` (the same rules as the local DuckDB engine).
+On Glue, Spark reads and writes the s3:// paths itself (``direct_io``); rejects, the manifest
+and the final move of the output go through s3fs (install it with
+--additional-python-modules s3fs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+ARGS = ("calls", "agents", "output", "rejects", "manifest")
+
+
+def _glue_args(argv: list[str]) -> tuple[dict[str, str], object | None, object]:
+    """Resolve the job's arguments; with awsglue, start a GlueContext and a Job."""
+    try:
+        from awsglue.context import GlueContext  # type: ignore[import-not-found]
+        from awsglue.job import Job  # type: ignore[import-not-found]
+        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
+        from pyspark.context import SparkContext
+    except ImportError:
+        return _local_args(argv), None, None
+    optional = ["partition_by"] if any(a.startswith("--partition_by") for a in argv) else []
+    args = getResolvedOptions(argv, ["JOB_NAME", *ARGS, *optional])
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+    return args, job, glue_context.spark_session
+
+
+def _local_args(argv: list[str]) -> dict[str, str]:
+    parser = argparse.ArgumentParser(description="support-calls ETL (Spark)")
+    for name in ARGS:
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--partition_by", "--partition-by", dest="partition_by", default=None)
+    parsed, _unknown = parser.parse_known_args(argv[1:])  # Glue adds its own --flags
+    return vars(parsed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from support_analytics.errors import SupportAnalyticsError
+    from support_analytics.spark_etl import configure, run_spark_etl, spark_session
+
+    argv = list(sys.argv if argv is None else argv)
+    args, job, spark = _glue_args(argv)
+    on_glue = job is not None
+    if spark is None:
+        spark = spark_session()
+    configure(spark)
+    try:
+        result = run_spark_etl(
+            args["calls"],
+            args["agents"],
+            args["output"],
+            args["manifest"],
+            args["rejects"],
+            partition_by=args.get("partition_by") or None,
+            force=True,
+            spark=spark,
+            direct_io=on_glue,
+        )
+    except SupportAnalyticsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    if job is not None:
+        job.commit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
