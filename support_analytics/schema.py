@@ -97,9 +97,11 @@ REJECT_COLUMNS: tuple[str, ...] = (REJECT_LINE_NUMBER, REJECT_REASON, REJECT_RAW
 
 # --- parsing rules shared by every engine -------------------------------------------------
 #: ISO-8601 date-time: date, 'T' or space, hh:mm[:ss[.fraction]], optional Z or +hh[:mm] offset.
-#: No offset means UTC. Dates alone, epoch numbers and words are invalid.
+#: No offset means UTC. Offsets run from -14:00 to +14:00, as real time zones do. Dates
+#: alone, epoch numbers and words are invalid.
 ISO_TIMESTAMP_REGEX = (
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$"
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+    r"([Zz]|[+-](?:(?:0\d|1[0-3])(?::?[0-5]\d)?|14(?::?00)?))?$"
 )
 MIN_RATING = 1
 MAX_RATING = 5

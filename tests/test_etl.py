@@ -87,6 +87,21 @@ def test_offsets_are_converted_to_utc(tmp_path: Path) -> None:
     assert str(kept[s.START_TIME].dt.tz) == "UTC"
 
 
+@pytest.mark.parametrize(
+    ("start", "utc"),
+    [
+        ("2026-01-05T23:00:00+14:00", "2026-01-05T09:00:00Z"),
+        ("2026-01-04T21:00:00-12:00", "2026-01-05T09:00:00Z"),
+        ("2026-01-05T11:00:00+0200", "2026-01-05T09:00:00Z"),
+        ("2026-01-05T11:00:00+02", "2026-01-05T09:00:00Z"),
+        ("2026-01-05T09:00:00.123456z", "2026-01-05T09:00:00.123456Z"),
+    ],
+)
+def test_every_offset_form_converts_to_utc(tmp_path: Path, start: str, utc: str) -> None:
+    _, kept, _ = run(tmp_path, [call(start_time=start, end_time="2026-01-05T10:00:00Z")])
+    assert kept[s.START_TIME][0] == pd.Timestamp(utc)
+
+
 def test_naive_timestamps_are_taken_as_utc(tmp_path: Path) -> None:
     _, kept, _ = run(
         tmp_path, [call(start_time="2026-01-05 09:00:00", end_time="2026-01-05 09:01:00")]
@@ -148,6 +163,8 @@ def test_columns_are_in_contract_order(tmp_path: Path) -> None:
         (call(start_time=1767603600), s.REJECT_INVALID_TS),
         (call(start_time="2026-01-05"), s.REJECT_INVALID_TS),
         (call(start_time="infinity"), s.REJECT_INVALID_TS),
+        (call(start_time="2026-01-05T09:00:00+99:99"), s.REJECT_INVALID_TS),
+        (call(start_time="2026-01-05T09:00:00+14:30"), s.REJECT_INVALID_TS),
         (call(end_time="2026-01-05T08:59:59Z"), s.REJECT_NON_POSITIVE),
         (call(end_time="2026-01-05T09:00:00Z"), s.REJECT_NON_POSITIVE),
         (call(call_id=...), s.REJECT_MISSING_CALL_ID),
