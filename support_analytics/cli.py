@@ -180,12 +180,20 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "data, template and parameters are unchanged), then `quarto render` the site. Without "
         "quarto on PATH the notebooks are still built and the command exits non-zero.",
     )
-    p.add_argument("--calls", type=Path, default=config.DEFAULT_CALLS, help="NDJSON calls")
-    p.add_argument("--agents", type=Path, default=config.DEFAULT_AGENTS, help="agents.csv")
-    p.add_argument("--output", type=Path, default=config.DEFAULT_OUTPUT, help="cleaned Parquet")
-    p.add_argument("--manifest", type=Path, default=config.DEFAULT_MANIFEST, help="manifest")
+    # Like etl: any of these may be an s3:// URL, kept as text (Path would mangle the //).
+    p.add_argument("--calls", type=_path_or_url, default=config.DEFAULT_CALLS, help="NDJSON calls")
+    p.add_argument("--agents", type=_path_or_url, default=config.DEFAULT_AGENTS, help="agents.csv")
     p.add_argument(
-        "--rejects", type=Path, default=config.DEFAULT_REJECTS, help="rejected lines (JSONL)"
+        "--output", type=_path_or_url, default=config.DEFAULT_OUTPUT, help="cleaned Parquet"
+    )
+    p.add_argument(
+        "--manifest", type=_path_or_url, default=config.DEFAULT_MANIFEST, help="manifest"
+    )
+    p.add_argument(
+        "--rejects",
+        type=_path_or_url,
+        default=config.DEFAULT_REJECTS,
+        help="rejected lines (JSONL)",
     )
     p.add_argument(
         "--root",

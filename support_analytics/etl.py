@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -767,6 +767,8 @@ def _run_locked(
     partition_by: str | None = None,
 ) -> EtlResult:
     started = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = _lap_timer(timings)
     for target in (output, rejects, manifest_path):
         target.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".work", dir=output.parent))
@@ -794,6 +796,7 @@ def _run_locked(
                 raise
             reader.reraise()
         bar.close()
+        lap("read_and_rules")
         con.execute(
             f"CREATE VIEW staged AS SELECT * FROM read_parquet({_sql_str(str(staged_path))})"
         )
@@ -823,6 +826,7 @@ def _run_locked(
                 ),
             )
         con.register("dup_lines", dup_lines)
+        lap("duplicates")
 
         tmp_parquet = workdir / ("cleaned" if partition_by else "cleaned.parquet")
         tmp_rejects = workdir / "rejects.jsonl"
@@ -838,6 +842,7 @@ def _run_locked(
         )
         if partition_by and not tmp_parquet.exists():  # no kept rows: an empty folder
             tmp_parquet.mkdir()
+        lap("write_parquet")
         con.execute(
             f"COPY (SELECT line_number, reason, raw FROM staged WHERE reason IS NOT NULL "
             f"UNION ALL SELECT line_number, '{s.REJECT_DUPLICATE}' AS reason, raw FROM dup_lines "
@@ -854,6 +859,7 @@ def _run_locked(
         if dup_lines.num_rows:
             by_reason[s.REJECT_DUPLICATE] = dup_lines.num_rows
         con.close()
+        lap("write_rejects_and_count")
 
         rows_out = int(warn_row[2])
         rejected = {r: int(by_reason.get(r, 0)) for r in s.REJECT_REASONS}
@@ -869,6 +875,7 @@ def _run_locked(
         for staged_file in staged_files:
             _fsync(staged_file)
         _fsync(tmp_rejects)
+        lap("check_and_fsync")
 
         warnings = {
             s.WARN_INVALID_RATING: int(warn_row[0]),
@@ -880,6 +887,7 @@ def _run_locked(
             staged_output=tmp_parquet,
             engine=ENGINE,
             seconds=round(seconds, 3),
+            timings=timings,
             options=_run_options(partition_by),
             inputs={
                 "calls": file_fingerprint(calls, calls_sha),
@@ -1088,6 +1096,18 @@ def _run_remote(
         write_manifest(manifest, payload)
         result.manifest = payload
         return result
+
+
+def _lap_timer(timings: dict[str, float]) -> Callable[[str], None]:
+    """Record seconds per phase into ``timings`` (kept in the manifest to show where time went)."""
+    last = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = round(now - last[0], 3)
+        last[0] = now
+
+    return lap
 
 
 def _read_lines_at(path: Path, offsets: np.ndarray) -> list[str]:

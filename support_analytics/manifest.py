@@ -19,7 +19,7 @@ from typing import Any
 MANIFEST_FORMAT = 1
 _HASH_CHUNK = 4 * 1024 * 1024
 # Fields that change on every run without the data changing.
-_VOLATILE = {"created_at", "file_mtime", "mtime_ns", "seconds"}
+_VOLATILE = {"created_at", "file_mtime", "mtime_ns", "seconds", "timings"}
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:

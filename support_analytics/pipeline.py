@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from support_analytics import __version__, config
+from support_analytics import __version__, config, storage
 from support_analytics.errors import SupportAnalyticsError
 from support_analytics.etl import EtlResult, run_etl
 from support_analytics.manifest import atomic_write_bytes, manifest_hash
@@ -46,14 +46,15 @@ class QuartoMissingError(SupportAnalyticsError):
 # --------------------------------------------------------------------------------------------
 @dataclass
 class EtlStep:
-    """The ETL's result plus the paths it used, so later steps read the same files."""
+    """The ETL's result plus the paths it used, so later steps read the same files (local
+    paths as Path, s3:// URLs as str)."""
 
     result: EtlResult
-    calls_path: Path
-    agents_path: Path
-    parquet_path: Path
-    manifest_path: Path
-    rejects_path: Path
+    calls_path: Path | str
+    agents_path: Path | str
+    parquet_path: Path | str
+    manifest_path: Path | str
+    rejects_path: Path | str
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -70,10 +71,13 @@ def run_etl_step(
     force: bool = False,
     progress: bool = False,
 ) -> EtlStep:
-    """Run the ETL with None meaning the configured default path; a no-op when up to date."""
+    """Run the ETL with None meaning the configured default path; a no-op when up to date.
 
-    def pick(value: Path | str | None, default: Path) -> Path:
-        return Path(value) if value is not None else default
+    Any path may be an s3:// URL; it is kept as text (``Path`` would turn ``s3://`` into
+    ``s3:/``)."""
+
+    def pick(value: Path | str | None, default: Path) -> Path | str:
+        return storage.as_path(value) if value is not None else default
 
     calls = pick(calls_path, config.DEFAULT_CALLS)
     agents = pick(agents_path, config.DEFAULT_AGENTS)
@@ -175,6 +179,12 @@ def job_key(job: NotebookJob, data_hash: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
+def absolute_path(path: Path | str) -> Path | str:
+    """A local path made absolute; an s3:// URL unchanged (it is absolute already)."""
+    path = storage.as_path(path)
+    return path.absolute() if isinstance(path, Path) else path
+
+
 def _read_state(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -237,6 +247,9 @@ def execute_job(
             log_output=False,
             execution_timeout=timeout,
             cwd=str(job.template.parent),
+            # ipykernel warns on every start that its loopback TCP is unencrypted; the
+            # kernel is local and short-lived, so keep the report's output to what matters.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         failed = reports_dir / FAILED_DIR / final.name
@@ -347,7 +360,8 @@ def build_report(
     reports_dir.mkdir(parents=True, exist_ok=True)
     # Absolute paths: the notebooks run in another folder, and the notebook's own ETL call must
     # see the same paths the manifest recorded (or it would rerun the ETL).
-    paths = [Path(p).absolute() for p in (calls, agents, output, manifest, rejects)]
+    # s3:// URLs pass through unchanged: they are absolute already.
+    paths = [absolute_path(p) for p in (calls, agents, output, manifest, rejects)]
     step = run_etl_step(*paths, force=force, progress=progress)
     say(f"etl: {step.result.summary()}")
 
