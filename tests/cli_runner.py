@@ -22,6 +22,7 @@ from pathlib import Path
 SCRIPT = Path(sys.executable).with_name("support-analytics")
 _PRELOAD = ["support_analytics.cli", "support_analytics.etl", "pyarrow.parquet"]
 _context: ForkServerContext | None = None
+_STATUS_LOST = 255  # popen_forkserver's returncode when the status could not be read
 
 
 def _ctx() -> ForkServerContext:
@@ -127,6 +128,13 @@ def run_cli(
         proc.kill()
         proc.join()
         raise subprocess.TimeoutExpired([str(SCRIPT), *argv], timeout)
+    if proc.exitcode == _STATUS_LOST and kill_at_step is None:
+        # The forkserver could not hand back the child's status (multiprocessing reports
+        # 255 then); seen once under CI load. Run the same command as a plain process.
+        exe = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "support_analytics"]
+        return subprocess.run(
+            [*exe, *argv], capture_output=True, text=True, timeout=timeout, check=False
+        )
     return subprocess.CompletedProcess(
         [str(SCRIPT), *argv],
         proc.exitcode,
