@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import Any
 
+import nbformat
 import pytest
 
+from support_analytics import pipeline
 from support_analytics.etl import run_etl
 
 REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
@@ -41,3 +45,43 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+# --- the report, built once per session (papermill kernels are slow to start) ---------------
+REPO = Path(__file__).resolve().parents[1]
+SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd")
+
+
+class Built:
+    """A report built from tests/fixtures/report/site_* into a temp project root."""
+
+    def __init__(self, root: Path, result: pipeline.ReportResult, parquet: Path) -> None:
+        self.root = root
+        self.result = result
+        self.parquet = parquet
+        self.reports = root / "reports"
+
+    def nb(self, name: str) -> Any:
+        return nbformat.read(self.reports / f"{name}.ipynb", as_version=4)
+
+
+def report_inputs(root: Path) -> dict[str, Path]:
+    """The report's input and output paths for a project root (fixture data in, root/data out)."""
+    return {
+        "calls": REPORT_FIXTURES / "site_calls.json",
+        "agents": REPORT_FIXTURES / "site_agents.csv",
+        "output": root / "data" / "cleaned_calls.parquet",
+        "manifest": root / "data" / "manifest.json",
+        "rejects": root / "data" / "rejected_calls.jsonl",
+    }
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Every page executed once; test_notebooks and test_browser_xss read it."""
+    root = tmp_path_factory.mktemp("site")
+    for name in SITE_FILES:
+        shutil.copy(REPO / name, root / name)
+    inputs = report_inputs(root)
+    result = pipeline.build_report(root, **inputs, render=False, progress=False)
+    return Built(root, result, inputs["output"])

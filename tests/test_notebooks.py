@@ -20,6 +20,7 @@ from typing import Any
 import nbformat
 import pytest
 import yaml
+from conftest import Built, report_inputs
 
 from support_analytics import charts, config, metrics, pipeline
 
@@ -37,38 +38,6 @@ PAGES = {
     "region-dormant",
     "region-script-alert-1-script",
 }
-SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd")
-
-
-class Built:
-    def __init__(self, root: Path, result: pipeline.ReportResult, parquet: Path) -> None:
-        self.root = root
-        self.result = result
-        self.parquet = parquet
-        self.reports = root / "reports"
-
-    def nb(self, name: str) -> Any:
-        return nbformat.read(self.reports / f"{name}.ipynb", as_version=4)
-
-
-def _inputs(root: Path) -> dict[str, Path]:
-    return {
-        "calls": FIXTURES / "site_calls.json",
-        "agents": FIXTURES / "site_agents.csv",
-        "output": root / "data" / "cleaned_calls.parquet",
-        "manifest": root / "data" / "manifest.json",
-        "rejects": root / "data" / "rejected_calls.jsonl",
-    }
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    root = tmp_path_factory.mktemp("site")
-    for name in SITE_FILES:
-        shutil.copy(REPO / name, root / name)
-    inputs = _inputs(root)
-    result = pipeline.build_report(root, **inputs, render=False, progress=False)
-    return Built(root, result, inputs["output"])
 
 
 def _code_cells(nb: Any) -> list[Any]:
@@ -258,7 +227,7 @@ def test_injected_parameters_make_no_card(built: Built) -> None:
 
 def test_data_quality_page_counts_match_the_manifest(built: Built) -> None:
     boxes = dict(_valueboxes(built.nb("data-quality")))
-    manifest = pipeline.run_etl_step(*_inputs(built.root).values()).manifest
+    manifest = pipeline.run_etl_step(*report_inputs(built.root).values()).manifest
     counts = metrics.row_counts(manifest)
     assert _number(boxes["Lines read"]["value"]) == counts["input"] == 223
     assert _number(boxes["Lines rejected"]["value"]) == counts["rejected"] == 3
@@ -266,7 +235,9 @@ def test_data_quality_page_counts_match_the_manifest(built: Built) -> None:
 
 
 def test_rerun_with_nothing_changed_executes_nothing(built: Built) -> None:
-    again = pipeline.build_report(built.root, **_inputs(built.root), render=False, progress=False)
+    again = pipeline.build_report(
+        built.root, **report_inputs(built.root), render=False, progress=False
+    )
     assert again.executed == [] and set(again.skipped) == PAGES
 
 
@@ -274,7 +245,7 @@ def test_cli_report_says_unchanged_and_fails_in_one_line_without_quarto(built: B
     if shutil.which("quarto"):
         pytest.skip("quarto is installed: the missing-quarto path cannot be exercised")
     args = [sys.executable, "-m", "support_analytics", "report", "--root", str(built.root)]
-    for flag, path in _inputs(built.root).items():
+    for flag, path in report_inputs(built.root).items():
         args += [f"--{flag}", str(path)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
