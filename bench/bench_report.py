@@ -3,8 +3,8 @@
     python bench/bench_report.py --calls 10000 1000000 10000000 --repeats 3
 
 For each size, in a temp folder outside the repo: simulate dirty calls, run the ETL once, then
-time `support-analytics report --no-render --force` (every notebook, every region; the ETL is
-already up to date, so this is the notebook step alone) and an unchanged re-run. Peak RSS is
+time `support-analytics report --no-render --force` (which reruns the ETL too, then every
+notebook for every region: the whole build but the Quarto step) and an unchanged re-run. Peak RSS is
 the largest single process among the report and its kernels (the kernel's own accounting).
 Page weight is each executed notebook's size, and its size without the plotly.js and
 DataTables bundles (the data the page carries), which must not grow with the row count.

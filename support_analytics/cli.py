@@ -99,14 +99,8 @@ def _path_or_url(text: str) -> Path | str:
     return as_path(text)
 
 
-def _add_etl(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "etl",
-        help="clean raw calls into Parquet + rejects + manifest",
-        description="Clean an NDJSON calls file into the contract's Parquet. Bad lines go to "
-        "the rejects file with their line number and reason; nothing is dropped silently. "
-        "Timestamps without an offset are taken as UTC.",
-    )
+def _add_data_paths(p: argparse.ArgumentParser) -> None:
+    """The five data paths shared by etl and report; any may be an s3:// URL."""
     p.add_argument("--calls", type=_path_or_url, default=config.DEFAULT_CALLS, help="NDJSON calls")
     p.add_argument("--agents", type=_path_or_url, default=config.DEFAULT_AGENTS, help="agents.csv")
     p.add_argument(
@@ -116,11 +110,19 @@ def _add_etl(sub: argparse._SubParsersAction) -> None:
         "--manifest", type=_path_or_url, default=config.DEFAULT_MANIFEST, help="manifest"
     )
     p.add_argument(
-        "--rejects",
-        type=_path_or_url,
-        default=config.DEFAULT_REJECTS,
-        help="rejected lines (JSONL)",
+        "--rejects", type=_path_or_url, default=config.DEFAULT_REJECTS, help="rejected lines"
     )
+
+
+def _add_etl(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "etl",
+        help="clean raw calls into Parquet + rejects + manifest",
+        description="Clean an NDJSON calls file into the contract's Parquet. Bad lines go to "
+        "the rejects file with their line number and reason; nothing is dropped silently. "
+        "Timestamps without an offset are taken as UTC.",
+    )
+    _add_data_paths(p)
     p.add_argument("--force", action="store_true", help="rerun even when up to date")
     p.add_argument(
         "--engine",
@@ -180,21 +182,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "data, template and parameters are unchanged), then `quarto render` the site. Without "
         "quarto on PATH the notebooks are still built and the command exits non-zero.",
     )
-    # Like etl: any of these may be an s3:// URL, kept as text (Path would mangle the //).
-    p.add_argument("--calls", type=_path_or_url, default=config.DEFAULT_CALLS, help="NDJSON calls")
-    p.add_argument("--agents", type=_path_or_url, default=config.DEFAULT_AGENTS, help="agents.csv")
-    p.add_argument(
-        "--output", type=_path_or_url, default=config.DEFAULT_OUTPUT, help="cleaned Parquet"
-    )
-    p.add_argument(
-        "--manifest", type=_path_or_url, default=config.DEFAULT_MANIFEST, help="manifest"
-    )
-    p.add_argument(
-        "--rejects",
-        type=_path_or_url,
-        default=config.DEFAULT_REJECTS,
-        help="rejected lines (JSONL)",
-    )
+    _add_data_paths(p)
     p.add_argument(
         "--root",
         type=Path,
