@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -167,18 +166,13 @@ def staged_fingerprint(path: Path | str, staged: Path | str | None = None) -> di
     return recorded
 
 
-def outputs_match(manifest: dict[str, Any], paths: Iterable[tuple[str, Path | str]]) -> bool:
-    """Whether every named output still matches its recorded fingerprint."""
-    return all(fingerprint_matches(manifest.get(key), path) for key, path in paths)
-
-
 def verify_output(
     manifest: dict[str, Any], output_path: Path | str, key: str = "output"
 ) -> str | None:
     """None when the file's sha256 matches the manifest's ``key`` entry, else the fix."""
     recorded = (manifest.get(key) or {}).get("sha256")
     if not recorded:
-        return f"{manifest_path_hint(output_path)} has no record of {output_path}; rerun etl"
+        return f"the manifest has no record of {output_path}; rerun etl"
     if not os.path.exists(output_path):
         return f"{output_path} is missing; rerun `support-analytics etl`"
     actual = file_sha256(output_path)
@@ -188,7 +182,3 @@ def verify_output(
             f"{recorded[:12]}...); rerun `support-analytics etl --force`"
         )
     return None
-
-
-def manifest_path_hint(output_path: Path | str) -> str:
-    return f"the manifest beside {Path(output_path).name}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,34 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     inputs = report_inputs(root)
     result = pipeline.build_report(root, **inputs, render=False, progress=False)
     return Built(root, result, inputs["output"])
+
+
+# --- a real S3 API on loopback (moto), for the s3:// tests -----------------------------------
+def serve_s3(bucket: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield ``s3://bucket`` on a moto server at 127.0.0.1 with dummy credentials (plus
+    ``env``) in the environment; module fixtures ``yield from`` it. Skips without s3fs/moto."""
+    pytest.importorskip("s3fs")
+    moto_server = pytest.importorskip("moto.server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    mp = pytest.MonkeyPatch()
+    for key, value in {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **(env or {}),
+    }.items():
+        mp.setenv(key, value)
+    try:
+        from support_analytics import storage
+
+        fs, _ = storage.filesystem(f"s3://{bucket}")
+        fs.mkdir(bucket)
+        yield f"s3://{bucket}"
+    finally:
+        mp.undo()
+        server.stop()

@@ -7,7 +7,6 @@ path on S3 (inputs, cleaned output, manifest, rejects) and executes the real not
 
 from __future__ import annotations
 
-import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import duckdb
 import nbformat
 import pandas as pd
 import pytest
+from conftest import serve_s3
 
 from support_analytics import metrics, storage
 from support_analytics.cli import main
@@ -31,39 +31,18 @@ BUCKET = "support-analytics-metrics-test"
 LAYOUTS = ("file", "partitioned")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 with dummy credentials, and a private temp folder (so the
     repeat-flag cache of remote data, in tempfile.gettempdir(), stays inside the test)."""
-    pytest.importorskip("s3fs")
-    moto_server = pytest.importorskip("moto.server")
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
     tmp = tmp_path_factory.mktemp("tmpdir")
     mp = pytest.MonkeyPatch()
-    for key, value in {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "TMPDIR": str(tmp),  # the notebook kernels' tempfile.gettempdir()
-    }.items():
-        mp.setenv(key, value)
     mp.setattr(tempfile, "tempdir", str(tmp))
     try:
-        fs, _ = storage.filesystem(f"s3://{BUCKET}")
-        fs.mkdir(BUCKET)
-        yield f"s3://{BUCKET}"
+        # TMPDIR reaches the notebook kernels' tempfile.gettempdir()
+        yield from serve_s3(BUCKET, {"TMPDIR": str(tmp)})
     finally:
         mp.undo()
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ wrote is read back from the bucket and compared with a local run of the same inp
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import serve_s3
 
 from support_analytics import schema as s
 from support_analytics import storage
@@ -27,36 +27,10 @@ CALLS = FIXTURES / "spark" / "calls_edge_cases.json"
 BUCKET = "support-analytics-test"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 with dummy credentials in the environment."""
-    pytest.importorskip("s3fs")
-    moto_server = pytest.importorskip("moto.server")
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    mp = pytest.MonkeyPatch()
-    for key, value in {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        mp.setenv(key, value)
-    try:
-        fs, _ = storage.filesystem(f"s3://{BUCKET}")
-        fs.mkdir(BUCKET)
-        yield f"s3://{BUCKET}"
-    finally:
-        mp.undo()
-        server.stop()
+    yield from serve_s3(BUCKET)
 
 
 @pytest.fixture
