@@ -100,9 +100,7 @@ FROM (
 
 def _ts_sql(col: str) -> str:
     """A text timestamp -> TIMESTAMPTZ, or NULL unless it is strict ISO-8601 (naive = UTC)."""
-    return (
-        f"CASE WHEN regexp_full_match({col}, {_ISO}) THEN TRY_CAST(upper({col}) AS TIMESTAMPTZ) END"
-    )
+    return f"CASE WHEN regexp_matches({col}, {_ISO}) THEN TRY_CAST(upper({col}) AS TIMESTAMPTZ) END"
 
 
 def _rules_sql(src: str) -> str:
