@@ -4,10 +4,13 @@ The rules live once, as DuckDB SQL built by ``_rules_sql``; both the in-memory A
 (``load_calls`` / ``clean_calls``) and the streaming file-to-file run (``run_etl``) use them,
 so notebooks, tests and the CLI can never disagree about what "clean" means.
 
-The file run reads the input in large byte chunks, splits lines with numpy (so every line keeps
-its 1-based number and byte offset), and hands each chunk to DuckDB as Arrow. Only the typed
-fields of good rows are staged; a duplicate's original text is read back from its offset at the
-end. Memory stays bounded by the chunk size and DuckDB's memory limit, not by the file size.
+The file run has two line readers. A plain file (UTF-8, LF line ends) is split by DuckDB's
+parallel CSV reader; line numbers and byte offsets are then counted from each line's length,
+and the result is kept only if the lengths add up to the file size and sampled lines are where
+they should be. Anything else (gzip, CRLF, invalid UTF-8) goes through Python's reader, which
+splits byte chunks with numpy. Both stage the typed fields of every line in input order; a
+duplicate's original text is read back from its offset at the end, and the kept rows are
+written without a global sort. Memory stays bounded by DuckDB's memory limit, not the file.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from filelock import FileLock, Timeout
 
 from support_analytics import config, storage
@@ -81,12 +85,16 @@ _TS_MIN = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
 _TS_MAX = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
 
 
-def _parse_sql(src: str) -> str:
-    """(line_number, byte_offset, raw, bad_encoding) -> the same plus raw fields as text."""
+def _parse_sql(src: str, extra: str = "") -> str:
+    """(line_number, byte_offset, raw, bad_encoding) -> the same plus raw fields as text.
+
+    ``extra`` (", a, b") names further source columns to carry through, here and in the
+    rules and stage selects.
+    """
     paths = ", ".join(_sql_str(f"$.{name}") for name in s.RAW_CALL_FIELDS)
     fields = ",\n  ".join(f"f[{i}] AS {name}" for i, name in enumerate(s.RAW_CALL_FIELDS, start=1))
     return f"""
-SELECT line_number, byte_offset, raw, bad_encoding, is_object,
+SELECT line_number, byte_offset, raw, bad_encoding, is_object{extra},
   {fields}
 FROM (
   SELECT *, CASE WHEN is_object THEN json_extract_string(raw, [{paths}]) END AS f
@@ -103,7 +111,7 @@ def _ts_sql(col: str) -> str:
     return f"CASE WHEN regexp_matches({col}, {_ISO}) THEN TRY_CAST(upper({col}) AS TIMESTAMPTZ) END"
 
 
-def _rules_sql(src: str) -> str:
+def _rules_sql(src: str, extra: str = "") -> str:
     """Raw text fields -> typed contract fields plus the reject reason (NULL when kept).
 
     Reasons are tested in the order of ``schema.REJECT_REASONS``; the first that applies wins.
@@ -116,7 +124,7 @@ def _rules_sql(src: str) -> str:
         txt[name] = f"NULLIF(CAST({name} AS VARCHAR), '')"
     rating_ok = " OR ".join(f"rating_num = {n}" for n in range(s.MIN_RATING, s.MAX_RATING + 1))
     return f"""
-SELECT line_number, byte_offset, raw,
+SELECT line_number, byte_offset, raw{extra},
   CASE
     WHEN bad_encoding THEN '{s.REJECT_ENCODING}'
     WHEN NOT is_object THEN '{s.REJECT_MALFORMED}'
@@ -135,7 +143,7 @@ FROM (
   SELECT *, {_ts_sql("start_txt")} AS start_ts, {_ts_sql("end_txt")} AS end_ts,
          TRY_CAST(rating_txt AS DOUBLE) AS rating_num
   FROM (
-    SELECT line_number, byte_offset, raw, bad_encoding, is_object,
+    SELECT line_number, byte_offset, raw, bad_encoding, is_object{extra},
       {txt[s.CALL_ID]} AS call_id, {txt[s.AGENT_ID]} AS agent_id,
       {txt[s.CUSTOMER_ID]} AS customer_id,
       {txt[s.START_TIME]} AS start_txt, {txt[s.END_TIME]} AS end_txt,
@@ -151,46 +159,100 @@ CREATE TABLE staged (
   line_number BIGINT, byte_offset BIGINT, raw VARCHAR, reason VARCHAR,
   call_id VARCHAR, agent_id VARCHAR, customer_id VARCHAR,
   {s.START_TIME} TIMESTAMPTZ, {s.END_TIME} TIMESTAMPTZ,
-  {s.ISSUE_TYPE} VARCHAR, {s.RESOLUTION} VARCHAR, {s.RATING} INTEGER, rating_invalid BOOLEAN
+  {s.ISSUE_TYPE} VARCHAR, {s.RESOLUTION} VARCHAR, {s.RATING} INTEGER, rating_invalid BOOLEAN,
+  agent_code INTEGER
 )"""
 
+_AGENT_TYPE = "agent_key"
 
-def _stage_select(src: str, keep_raw: bool) -> str:
+
+@dataclass(frozen=True)
+class _Agents:
+    """agents.csv as per-row SQL expressions instead of a join.
+
+    A hash join in DuckDB does not keep row order, and the kept rows must come out in input
+    order without a global sort (the sort was a third of the 10M-row run). So agent ids become
+    an ENUM: ``enum_code`` is an O(1) lookup and the name and region are list literals indexed
+    by it. An empty agents table makes every call an unknown agent.
+    """
+
+    names: str
+    regions: str
+    empty: bool
+
+    @classmethod
+    def register(cls, con: duckdb.DuckDBPyConnection, agents: pa.Table) -> _Agents:
+        rows = sorted(
+            zip(*(agents[c].to_pylist() for c in s.AGENT_COLUMNS), strict=True),
+            key=lambda r: r[0],
+        )
+        if not rows:
+            return cls("NULL", "NULL", True)
+
+        def literal(values: list[str | None]) -> str:
+            items = ", ".join("NULL" if v is None else _sql_str(v) for v in values)
+            return f"([{items}]::VARCHAR[])"
+
+        ids = ", ".join(_sql_str(r[0]) for r in rows)
+        con.execute(f"CREATE TYPE {_AGENT_TYPE} AS ENUM ({ids})")
+        col = {c: i for i, c in enumerate(s.AGENT_COLUMNS)}
+        return cls(
+            literal([r[col[s.AGENT_NAME]] for r in rows]),
+            literal([r[col[s.REGION]] for r in rows]),
+            False,
+        )
+
+    def code(self, agent_id: str) -> str:
+        if self.empty:
+            return "CAST(NULL AS INTEGER)"
+        return f"CAST(enum_code(TRY_CAST({agent_id} AS {_AGENT_TYPE})) AS INTEGER)"
+
+    def name(self, code: str) -> str:
+        return "CAST(NULL AS VARCHAR)" if self.empty else f"{self.names}[{code} + 1]"
+
+    def region(self, code: str) -> str:
+        return "CAST(NULL AS VARCHAR)" if self.empty else f"{self.regions}[{code} + 1]"
+
+
+def _stage_select(src: str, keep_raw: bool, agents: _Agents, extra: str = "") -> str:
     """Rule results in `staged` layout; raw text is kept only where a reject needs it."""
     raw = "raw" if keep_raw else "CASE WHEN reason IS NOT NULL THEN raw END"
     return f"""
 SELECT line_number, byte_offset, {raw} AS raw, reason, call_id, agent_id, customer_id,
-       {s.START_TIME}, {s.END_TIME}, {s.ISSUE_TYPE}, {s.RESOLUTION}, {s.RATING}, rating_invalid
-FROM ({_rules_sql(src)})"""
+       {s.START_TIME}, {s.END_TIME}, {s.ISSUE_TYPE}, {s.RESOLUTION}, {s.RATING}, rating_invalid,
+       {agents.code("agent_id")} AS agent_code{extra}
+FROM ({_rules_sql(src, extra)})"""
 
 
 # Later lines that repeat a kept call_id; `dups` holds only call_ids seen more than once,
-# so the joins below stay small even for 10M distinct calls.
+# so the tables below stay small even for 10M distinct calls.
 _DUPS_SQL = """
 CREATE TEMP TABLE dups AS
 SELECT call_id, min(line_number) AS first_line
 FROM staged WHERE reason IS NULL
 GROUP BY call_id HAVING count(*) > 1"""
 
-_KEPT_FROM = """
-FROM staged v
-LEFT JOIN dups d ON v.call_id = d.call_id
-LEFT JOIN agents a ON v.agent_id = a.agent_id
-WHERE v.reason IS NULL AND (d.call_id IS NULL OR v.line_number = d.first_line)"""
+_DUP_LINES_SQL = """
+SELECT v.line_number, v.byte_offset, v.raw FROM staged v JOIN dups d ON v.call_id = d.call_id
+WHERE v.reason IS NULL AND v.line_number <> d.first_line
+ORDER BY v.line_number"""
+
+# Rows that pass the rules and are not a later copy of a call_id (dup_lines, registered).
+_KEPT_WHERE = "v.reason IS NULL AND v.line_number NOT IN (SELECT line_number FROM dup_lines)"
 
 
-def _kept_sql() -> str:
-    """The kept rows, columns in contract order, rows in input order.
+def _kept_sql(agents: _Agents, where: str = _KEPT_WHERE, *, ordered: bool = True) -> str:
+    """Rows in contract column order, plus line_number, rating_invalid and unknown_agent.
 
-    The explicit sort makes the Parquet bytes deterministic: parallel hash joins do not keep
-    insertion order.
+    No joins, so a scan of `staged` (filled in input order) yields rows in input order;
+    ``ordered`` adds an explicit sort where the filter (an anti-join) may reorder them.
     """
     centi = s.MICROS_PER_CENTIMINUTE
     cols = {
         s.CALL_ID: "v.call_id",
         s.AGENT_ID: "v.agent_id",
-        s.AGENT_NAME: f"a.{s.AGENT_NAME}",
-        s.REGION: f"a.{s.REGION}",
+        s.AGENT_NAME: agents.name("v.agent_code"),
+        s.REGION: agents.region("v.agent_code"),
         s.CUSTOMER_ID: "v.customer_id",
         s.START_TIME: f"v.{s.START_TIME}",
         s.END_TIME: f"v.{s.END_TIME}",
@@ -205,19 +267,18 @@ def _kept_sql() -> str:
         s.HOUR_OF_DAY: f"CAST(hour(v.{s.START_TIME}) AS INTEGER)",
     }
     select = ",\n  ".join(f"{cols[name]} AS {name}" for name in s.CLEANED_COLUMNS)
-    return f"SELECT\n  {select}{_KEPT_FROM}\nORDER BY v.line_number"
+    extra = "v.line_number, v.rating_invalid, v.agent_code IS NULL AS unknown_agent"
+    order = "\nORDER BY v.line_number" if ordered else ""
+    return f"SELECT\n  {select},\n  {extra}\nFROM staged v\nWHERE {where}{order}"
 
+
+_EXTRA_COLUMNS = ("line_number", "rating_invalid", "unknown_agent")
 
 _WARNINGS_SQL = f"""
 SELECT count(*) FILTER (WHERE v.rating_invalid) AS {s.WARN_INVALID_RATING},
-       count(*) FILTER (WHERE a.agent_id IS NULL) AS {s.WARN_UNKNOWN_AGENT},
+       count(*) FILTER (WHERE v.agent_code IS NULL) AS {s.WARN_UNKNOWN_AGENT},
        count(*) AS kept
-{_KEPT_FROM}"""
-
-_DUP_LINES_SQL = """
-SELECT v.line_number, v.byte_offset, v.raw FROM staged v JOIN dups d ON v.call_id = d.call_id
-WHERE v.reason IS NULL AND v.line_number <> d.first_line
-ORDER BY v.line_number"""
+FROM staged v WHERE {_KEPT_WHERE}"""
 
 
 def _connect(workdir: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -487,15 +548,18 @@ def clean_calls_detailed(calls_df: pd.DataFrame, agents_df: pd.DataFrame) -> Cle
         frame[name] = calls_df[name].map(_as_text) if name in calls_df else None
     con = _connect()
     con.register("raw_calls", pa.Table.from_pandas(frame, preserve_index=False))
-    con.register("agents", _agents_arrow(agents_df))
+    agents = _Agents.register(con, _agents_arrow(agents_df))
     con.execute(_STAGED_DDL)
-    con.execute(f"INSERT INTO staged {_stage_select('raw_calls', keep_raw=True)}")
+    con.execute(f"INSERT INTO staged {_stage_select('raw_calls', True, agents)}")
     con.execute(_DUPS_SQL)
-    kept = _to_contract(con.sql(_kept_sql()).to_arrow_table())
+    con.execute(f"CREATE TEMP TABLE dup_lines AS {_DUP_LINES_SQL}")
+    kept = _to_contract(
+        con.sql(_kept_sql(agents)).to_arrow_table().drop_columns(list(_EXTRA_COLUMNS))
+    )
     warn = con.execute(_WARNINGS_SQL).fetchone()
     rejected = con.execute(
         f"SELECT line_number, reason, raw FROM staged WHERE reason IS NOT NULL "
-        f"UNION ALL SELECT line_number, '{s.REJECT_DUPLICATE}', raw FROM ({_DUP_LINES_SQL}) "
+        f"UNION ALL SELECT line_number, '{s.REJECT_DUPLICATE}', raw FROM dup_lines "
         "ORDER BY line_number"
     ).df()
     return CleanResult(
@@ -772,35 +836,25 @@ def _run_locked(
     workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".work", dir=output.parent))
     try:
         con = _connect(workdir)
-        con.register("agents_src", agents_table)
-        con.execute("CREATE TABLE agents AS SELECT * FROM agents_src")
-        fh, gzipped = _open_calls(calls)
-        hasher = None if gzipped else hashlib.sha256()
-        bar = Progress(
-            "etl", total_bytes=None if gzipped else calls.stat().st_size, enabled=progress
-        )
+        agents_sql = _Agents.register(con, agents_table)
         staged_path = workdir / "staged.parquet"
-        with fh:
-            reader = _Prefetcher(_iter_chunks(fh, calls, chunk_bytes, hasher), bar)
-            con.register("chunk", reader.arrow_reader())
-            non_blank = "(SELECT * FROM chunk WHERE trim(raw) <> '')"
-            try:
-                con.execute(
-                    f"COPY ({_stage_select(f'({_parse_sql(non_blank)})', keep_raw=gzipped)}) "
-                    f"TO {_sql_str(str(staged_path))} (FORMAT parquet, COMPRESSION uncompressed)"
-                )
-            except duckdb.Error:
-                reader.reraise()
-                raise
-            reader.reraise()
-        bar.close()
+        with open(calls, "rb") as fh:
+            gzipped = fh.read(2) == _GZIP_MAGIC
+        fast = _stage_fast(con, calls, agents_sql, staged_path, progress)
+        if fast.lines is not None:
+            lines, calls_sha = fast.lines, fast.sha256
+        else:
+            if fast.fallback and progress:
+                print(f"etl: {fast.fallback}; reading it line by line instead", file=sys.stderr)
+            lines, calls_sha = _stage_slow(
+                con, calls, agents_sql, staged_path, progress, chunk_bytes, fast.sha256
+            )
         lap("read_and_rules")
         con.execute(
             f"CREATE VIEW staged AS SELECT * FROM read_parquet({_sql_str(str(staged_path))})"
         )
-        calls_sha = hasher.hexdigest() if hasher is not None else file_sha256(calls)
         rows_in = con.execute("SELECT count(*) FROM staged").fetchone()[0]
-        blank = reader.lines - rows_in
+        blank = lines - rows_in
 
         if rows_in == 0:
             raise InputError(f"{calls}: holds no calls (only blank lines)")
@@ -828,18 +882,21 @@ def _run_locked(
 
         tmp_parquet = workdir / ("cleaned" if partition_by else "cleaned.parquet")
         tmp_rejects = workdir / "rejects.jsonl"
-        partitioned = (
-            f", PARTITION_BY ({partition_by}), FILENAME_PATTERN 'part-{{i}}'"
-            if partition_by
-            else ""
-        )
-        con.execute(
-            f"COPY ({_kept_sql()}) TO {_sql_str(str(tmp_parquet))} (FORMAT parquet, "
-            f"COMPRESSION zstd, KV_METADATA {{'support_analytics.schema_version': "
-            f"{_sql_str(s.SCHEMA_VERSION)}}}{partitioned})"
-        )
-        if partition_by and not tmp_parquet.exists():  # no kept rows: an empty folder
-            tmp_parquet.mkdir()
+        if partition_by:
+            con.execute(
+                f"COPY (SELECT * EXCLUDE ({', '.join(_EXTRA_COLUMNS)}) "
+                f"FROM ({_kept_sql(agents_sql)})) TO {_sql_str(str(tmp_parquet))} "
+                f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA "
+                f"{{'support_analytics.schema_version': {_sql_str(s.SCHEMA_VERSION)}}}, "
+                f"PARTITION_BY ({partition_by}), FILENAME_PATTERN 'part-{{i}}')"
+            )
+            if not tmp_parquet.exists():  # no kept rows: an empty folder
+                tmp_parquet.mkdir()
+            warn_row = con.execute(_WARNINGS_SQL).fetchone()
+        else:
+            warn_row = _write_kept(
+                con, agents_sql, dup_lines["line_number"].to_numpy(), tmp_parquet
+            )
         lap("write_parquet")
         con.execute(
             f"COPY (SELECT line_number, reason, raw FROM staged WHERE reason IS NOT NULL "
@@ -848,7 +905,6 @@ def _run_locked(
         )
         if not tmp_rejects.exists():  # DuckDB writes nothing for zero rows on some versions
             tmp_rejects.write_bytes(b"")
-        warn_row = con.execute(_WARNINGS_SQL).fetchone()
         by_reason = dict(
             con.execute(
                 "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
@@ -1094,6 +1150,303 @@ def _run_remote(
         write_manifest(manifest, payload)
         result.manifest = payload
         return result
+
+
+# --------------------------------------------------------------------------------------------
+# Pass 1: rules over every line, staged in input order
+# --------------------------------------------------------------------------------------------
+# DuckDB's CSV reader as a parallel line splitter: one VARCHAR column, no quoting, and a
+# delimiter that `_Scan` proves absent. Blank lines come out as NULL rows, so row i is line i.
+_MAX_FAST_LINE = 8 * 1024 * 1024
+
+
+def _csv_lines_sql(path: Path) -> str:
+    return (
+        f"read_csv({_sql_str(str(path))}, columns={{'raw': 'VARCHAR'}}, delim=chr(1), "
+        "quote='', escape='', comment='', header=false, auto_detect=false, "
+        f"strict_mode=false, new_line='\\n', max_line_size={_MAX_FAST_LINE})"
+    )
+
+
+class _Scan:
+    """Hashes the calls file on a thread and looks for the bytes the fast reader cannot take.
+
+    A carriage return would end a line early and a \\x01 would split one; either sends the
+    run to the line-by-line reader. hashlib and bytes.find release the GIL, so this overlaps
+    DuckDB's work.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sha256 = ""
+        self.problem: str | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        digest = hashlib.sha256()
+        try:
+            with open(self.path, "rb") as fh:
+                while block := fh.read(8 * 1024 * 1024):
+                    digest.update(block)
+                    if self.problem is None:
+                        if block.find(b"\r") >= 0:
+                            self.problem = "it has carriage returns (CRLF line ends)"
+                        elif block.find(b"\x01") >= 0:
+                            self.problem = "it has \\x01 control bytes"
+            self.sha256 = digest.hexdigest()
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass
+class _FastResult:
+    """Lines read (None when the fast reader did not finish), the file's sha256, and why not."""
+
+    lines: int | None
+    sha256: str | None
+    fallback: str | None
+
+
+def _stage_fast(
+    con: duckdb.DuckDBPyConnection, calls: Path, agents: _Agents, staged: Path, progress: bool
+) -> _FastResult:
+    """Pass 1 with DuckDB reading and splitting the file on all its threads.
+
+    Line numbers and byte offsets are assigned here, batch by batch, from each line's byte
+    length: DuckDB keeps insertion order, and the lengths must add up to the file size or the
+    result is thrown away. Any surprise (gzip, invalid UTF-8, CR or \\x01 bytes, a line over
+    8 MiB) hands the file to the line-by-line reader, which handles all of them.
+    """
+    with open(calls, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head.startswith(_GZIP_MAGIC):
+        return _FastResult(None, None, None)
+    bom = len(_BOM) if head.startswith(_BOM) else 0
+    if head[bom:].lstrip()[:1] in (b"[", b""):  # a JSON array (or blank start): slow path
+        return _FastResult(None, None, None)
+    scan = _Scan(calls)
+    size = calls.stat().st_size
+    bar = Progress("etl", total_bytes=size, enabled=progress)
+    src = (
+        "(SELECT CAST(NULL AS BIGINT) AS line_number, CAST(NULL AS BIGINT) AS byte_offset, "
+        "raw, false AS bad_encoding, coalesce(strlen(raw), 0) AS nbytes, "
+        f"coalesce(trim(raw), '') = '' AS blank FROM {_csv_lines_sql(calls)})"
+    )
+    extra = ", nbytes, blank"
+    state = {"line": 1, "offset": bom}
+
+    def number(batch: pa.RecordBatch) -> pa.RecordBatch:
+        width = batch.column("nbytes").to_numpy().astype(np.int64) + 1
+        ends = state["offset"] + np.cumsum(width)
+        n = batch.num_rows
+        table = pa.Table.from_batches([batch])
+        table = table.set_column(
+            0, "line_number", pa.array(np.arange(state["line"], state["line"] + n))
+        )
+        table = table.set_column(1, "byte_offset", pa.array(ends - width))
+        keep = pc.invert(table.column("blank"))
+        state["line"] += n
+        state["offset"] = int(ends[-1]) if n else state["offset"]
+        bar.update(rows=n, nbytes=int(width.sum()))
+        return table.filter(keep).drop_columns(["nbytes", "blank"]).combine_chunks().to_batches()[0]
+
+    try:
+        _stage(
+            con,
+            _stage_select(f"({_parse_sql(src, extra)})", False, agents, extra),
+            staged,
+            number,
+        )
+    except (duckdb.Error, pa.ArrowException) as exc:
+        scan.join()
+        bar.close()
+        return _FastResult(None, scan.sha256, _fast_reader_stop(str(exc)))
+    scan.join()
+    bar.close()
+    if scan.problem:
+        return _FastResult(None, scan.sha256, scan.problem)
+    if state["offset"] not in (size, size + 1):  # +1: no newline after the last line
+        return _FastResult(None, scan.sha256, "line lengths do not add up to the file size")
+    if not _spot_check(con, calls, staged, state["line"] - 1):
+        return _FastResult(None, scan.sha256, "a sampled line is not where the reader put it")
+    return _FastResult(state["line"] - 1, scan.sha256, None)
+
+
+def _fast_reader_stop(message: str) -> str:
+    """DuckDB's CSV wording, said in terms of the calls file."""
+    line = re.search(r"Line: (\d+)", message)
+    where = f"line {line.group(1)}" if line else "a line"
+    if "unicode" in message.lower():
+        return f"{where} is not valid UTF-8"
+    if "maximum line size" in message.lower():
+        return f"{where} is longer than {_MAX_FAST_LINE // 2**20} MiB"
+    first = message.splitlines()[0] if message else "unknown error"
+    return f"the fast reader stopped at {where} ({first})"
+
+
+_SIMPLE_ID = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def _spot_check(con: duckdb.DuckDBPyConnection, calls: Path, staged: Path, lines: int) -> bool:
+    """Re-read ~256 staged rows straight from the file at their byte offsets.
+
+    The byte total proves no line was lost or split; this proves rows kept their order and
+    offsets (so line numbers in the rejects, and raw text read back for duplicates, are
+    right). A reject must match its line exactly; a kept row's plain call_id must be in it.
+    """
+    step = max(1, lines // 256)
+    rows = con.execute(
+        f"SELECT byte_offset, raw, call_id FROM read_parquet({_sql_str(str(staged))}) "
+        f"WHERE line_number % {step} = 1 % {step} LIMIT 512"
+    ).fetchall()
+    with open(calls, "rb") as fh:
+        for offset, raw, call_id in rows:
+            fh.seek(offset)
+            text = fh.readline().rstrip(b"\n").decode("utf-8", "replace")
+            if raw is not None and raw != text:
+                return False
+            if raw is None and call_id and _SIMPLE_ID.fullmatch(call_id) and call_id not in text:
+                return False
+    return True
+
+
+def _stage_slow(
+    con: duckdb.DuckDBPyConnection,
+    calls: Path,
+    agents: _Agents,
+    staged: Path,
+    progress: bool,
+    chunk_bytes: int,
+    sha256: str | None,
+) -> tuple[int, str]:
+    """Pass 1 with Python splitting lines: takes gzip, CRLF and invalid UTF-8 line by line."""
+    fh, gzipped = _open_calls(calls)
+    hasher = None if gzipped or sha256 else hashlib.sha256()
+    bar = Progress("etl", total_bytes=None if gzipped else calls.stat().st_size, enabled=progress)
+    with fh:
+        reader = _Prefetcher(_iter_chunks(fh, calls, chunk_bytes, hasher), bar)
+        con.register("chunk", reader.arrow_reader())
+        non_blank = "(SELECT * FROM chunk WHERE trim(raw) <> '')"
+        try:
+            _stage(con, _stage_select(f"({_parse_sql(non_blank)})", gzipped, agents), staged)
+        except (duckdb.Error, pa.ArrowException):
+            reader.reraise()
+            raise
+        reader.reraise()
+    bar.close()
+    if sha256:
+        return reader.lines, sha256
+    return reader.lines, hasher.hexdigest() if hasher is not None else file_sha256(calls)
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    path: Path,
+    fix: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+) -> None:
+    """Write the rule results, in input order, to a plain uncompressed Parquet file.
+
+    DuckDB's own Parquet writer spends as long encoding this file as the final one; pyarrow
+    with no dictionary, codec or statistics writes it at close to disk speed, and DuckDB
+    still reads it back within its memory limit, column by column.
+    """
+
+    stream = con.sql(query).to_arrow_reader(_ROW_GROUP_ROWS)
+    writer = None
+    try:
+        for batch in stream:
+            if fix is not None:
+                batch = fix(batch)
+            if writer is None:
+                writer = _plain_writer(path, batch.schema)
+            writer.write_batch(batch, row_group_size=_ROW_GROUP_ROWS)
+        if writer is None:
+            empty = stream.schema
+            if fix is not None:
+                empty = pa.schema([f for f in empty if f.name not in ("nbytes", "blank")])
+            writer = _plain_writer(path, empty)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _plain_writer(path: Path, schema: pa.Schema) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetWriter(
+        str(path), schema, compression="none", use_dictionary=False, write_statistics=False
+    )
+
+
+_ROW_GROUP_ROWS = 122_880  # DuckDB's default; a row group is the unit of a parallel scan
+
+
+# Columns that repeat across rows get dictionary pages; ids and timestamps are close to
+# unique, where a dictionary only costs time and bytes (pyarrow would try one and give up).
+_DICTIONARY_COLUMNS = [
+    c for c in s.CLEANED_COLUMNS if c not in (s.CALL_ID, s.CUSTOMER_ID, s.START_TIME, s.END_TIME)
+]
+
+
+def _write_kept(
+    con: duckdb.DuckDBPyConnection, agents: _Agents, dup_lines: np.ndarray, path: Path
+) -> tuple[int, int, int]:
+    """Write the kept rows to one Parquet file in input order; returns the warning counts.
+
+    A scan of `staged` comes out in input order, but DuckDB's parallel COPY lays row groups
+    out differently from run to run, and a global sort to fix that costs more than the
+    write. So DuckDB streams the ordered rows, later copies of a call_id are dropped here by
+    line number, and one pyarrow writer cuts fixed-size row groups: same input, same bytes.
+    Returns (invalid ratings, unknown agents, kept rows) like ``_WARNINGS_SQL``.
+    """
+    import pyarrow.parquet as pq
+
+    dups = np.sort(dup_lines.astype(np.int64))
+    reader = con.sql(_kept_sql(agents, "v.reason IS NULL", ordered=False)).to_arrow_reader(
+        _ROW_GROUP_ROWS
+    )
+    invalid = unknown = kept = 0
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    with pq.ParquetWriter(
+        path, s.CLEANED_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY_COLUMNS
+    ) as writer:
+
+        def flush(final: bool) -> None:
+            nonlocal pending, pending_rows
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            cut = pending_rows if final else pending_rows - pending_rows % _ROW_GROUP_ROWS
+            if cut:
+                out = table.slice(0, cut).drop_columns(list(_EXTRA_COLUMNS))
+                writer.write_table(_to_contract(out), row_group_size=_ROW_GROUP_ROWS)
+            rest = table.slice(cut)
+            pending, pending_rows = rest.to_batches(), rest.num_rows
+
+        for batch in reader:
+            if len(dups):
+                lines = batch.column("line_number").to_numpy()
+                at = np.minimum(np.searchsorted(dups, lines), len(dups) - 1)
+                batch = batch.filter(pa.array(dups[at] != lines))
+            if not batch.num_rows:
+                continue
+            invalid += pc.sum(batch.column("rating_invalid")).as_py() or 0
+            unknown += pc.sum(batch.column("unknown_agent")).as_py() or 0
+            kept += batch.num_rows
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= _ROW_GROUP_ROWS:
+                flush(final=False)
+        if pending_rows:
+            flush(final=True)
+    return invalid, unknown, kept
 
 
 def _lap_timer(timings: dict[str, float]) -> Callable[[str], None]:

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from support_analytics import etl
 from support_analytics import schema as s
 from support_analytics.errors import InputError
 from support_analytics.etl import (
@@ -279,7 +280,10 @@ def test_line_with_invalid_utf8_is_rejected_not_fatal(tmp_path: Path) -> None:
     assert "\\xe9" in rejects[0][s.REJECT_RAW]
 
 
-def test_small_read_chunks_give_the_same_result(tmp_path: Path) -> None:
+def test_small_read_chunks_give_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(etl, "_stage_fast", lambda *a, **k: etl._FastResult(None, None, None))
     lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines() * 3
     _, kept_big, rej_big = run(tmp_path / "big", lines)
     _, kept_small, rej_small = run(tmp_path / "small", lines, chunk_bytes=50)
@@ -372,3 +376,119 @@ def test_clean_calls_accepts_a_frame_built_by_hand() -> None:
     kept = clean_calls(frame, load_agents(AGENTS))
     assert kept[s.CALL_ID].tolist() == ["A"]
     assert kept[s.RATING].tolist() == [5]
+
+
+# --- the two line readers ---------------------------------------------------------------------
+# DuckDB's parallel CSV reader splits plain files; Python's line-by-line reader takes the rest
+# (gzip, CR bytes, invalid UTF-8). Whichever runs, the outputs must be the same bytes.
+HOSTILE_CALLS = sorted((FIXTURES / "hostile" / "calls").glob("*.json"))
+REPO_SAMPLE = Path(__file__).parent.parent / "data" / "sample_calls.json"
+
+
+def _run_files(calls: Path, out: Path) -> tuple[bytes, bytes, dict] | str:
+    try:
+        result = run_etl(
+            calls,
+            AGENTS,
+            out / "c.parquet",
+            out / "m.json",
+            out / "r.jsonl",
+            progress=False,
+            force=True,
+        )
+    except InputError as exc:
+        return str(exc).replace(str(calls), "CALLS")
+    rows = dict(result.manifest["rows"], warnings=result.warnings)
+    return (out / "c.parquet").read_bytes(), (out / "r.jsonl").read_bytes(), rows
+
+
+@pytest.mark.parametrize(
+    "calls",
+    [FIXTURES / "calls_every_reject.json", FIXTURES / "calls_clean.json", REPO_SAMPLE]
+    + HOSTILE_CALLS,
+    ids=lambda p: p.name,
+)
+def test_fast_and_line_by_line_readers_give_the_same_bytes(
+    calls: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = _run_files(calls, tmp_path / "fast")
+    monkeypatch.setattr(etl, "_stage_fast", lambda *a, **k: etl._FastResult(None, None, None))
+    slow = _run_files(calls, tmp_path / "slow")
+    assert fast == slow
+
+
+def test_a_plain_file_is_read_by_duckdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the line-by-line reader ran on a plain file")
+
+    monkeypatch.setattr(etl, "_stage_slow", refuse)
+    lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines()
+    result, kept, rejects = run(tmp_path, ["", *lines, "  "])
+    assert result.rows_out == len(kept) > 0
+    assert result.blank_lines == 2
+    assert [r[s.REJECT_LINE_NUMBER] for r in rejects] == sorted(
+        r[s.REJECT_LINE_NUMBER] for r in rejects
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ((call("A") + "\r\n" + call("B") + "\r\n").encode(), "carriage returns"),
+        ((call("A") + "\n").encode() + b'{"call_id": "caf\xe9"}\n', "line 2 is not valid UTF-8"),
+        ((call("A") + "\n").encode() + b'{"call_id": "x\x01"}\n', "x01"),
+    ],
+    ids=["crlf", "invalid-utf8", "ctrl-a"],
+)
+def test_other_files_fall_back_and_say_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, why: str
+) -> None:
+    calls = tmp_path / "calls.json"
+    calls.write_bytes(data)
+    out = tmp_path / "out"
+    result = run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl")
+    err = capsys.readouterr().err
+    assert why in err and "line by line" in err
+    assert result.rows_in == 2
+
+
+def test_row_groups_have_a_fixed_size_and_runs_repeat_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(etl, "_ROW_GROUP_ROWS", 100)
+    lines = [call(f"C{i % 900}") for i in range(1000)]  # 100 later copies to drop
+    first = run(tmp_path / "a", lines)[0]
+    second = run(tmp_path / "b", lines)[0]
+    a, b = tmp_path / "a" / "out" / "cleaned.parquet", tmp_path / "b" / "out" / "cleaned.parquet"
+    assert a.read_bytes() == b.read_bytes()
+    assert first.rows_out == second.rows_out == 900
+    meta = pq.ParquetFile(a).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [100] * 9
+
+
+def test_spot_check_catches_rows_out_of_place(tmp_path: Path) -> None:
+    import duckdb
+    import pyarrow as pa
+
+    lines = [call("A"), "oops", call("B")]
+    calls = tmp_path / "calls.json"
+    calls.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    offsets = [0, len(lines[0]) + 1, len(lines[0]) + len(lines[1]) + 2]
+
+    def staged(order: list[int]) -> Path:
+        path = tmp_path / f"staged-{order}.parquet"
+        table = pa.table(
+            {
+                "line_number": [1, 2, 3],
+                "byte_offset": [offsets[i] for i in order],
+                "raw": [None, "oops", None],
+                "call_id": ["A", None, "B"],
+            }
+        )
+        pq.write_table(table, path)
+        return path
+
+    con = duckdb.connect()
+    assert etl._spot_check(con, calls, staged([0, 1, 2]), 3)
+    assert not etl._spot_check(con, calls, staged([2, 1, 0]), 3)
+    assert not etl._spot_check(con, calls, staged([0, 2, 1]), 3)
