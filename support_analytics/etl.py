@@ -85,6 +85,11 @@ _TS_MIN = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
 _TS_MAX = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
 
 
+# A blank line is empty or all spaces. ltrim, not trim: DuckDB's two-sided trim costs about
+# 0.5 s per million 200-byte lines (measured), ltrim a fifth of that, and the test is the same.
+_NOT_BLANK = "coalesce(ltrim(raw), '') <> ''"
+
+
 def _parse_sql(src: str, extra: str = "") -> str:
     """(line_number, byte_offset, raw, bad_encoding) -> the same plus raw fields as text.
 
@@ -500,7 +505,7 @@ def load_calls(path: Path | str) -> pd.DataFrame:
             frames.append(
                 con.sql(
                     f"SELECT * EXCLUDE (byte_offset, is_object) FROM ({_parse_sql('chunk')}) "
-                    f"WHERE trim(raw) <> ''"
+                    f"WHERE {_NOT_BLANK}"
                 ).to_arrow_table()
             )
             con.unregister("chunk")
@@ -1237,12 +1242,12 @@ def _stage_fast(
     src = (
         "(SELECT CAST(NULL AS BIGINT) AS line_number, CAST(NULL AS BIGINT) AS byte_offset, "
         "raw, false AS bad_encoding, coalesce(strlen(raw), 0) AS nbytes, "
-        f"coalesce(trim(raw), '') = '' AS blank FROM {_csv_lines_sql(calls)})"
+        f"NOT {_NOT_BLANK} AS blank FROM {_csv_lines_sql(calls)})"
     )
     extra = ", nbytes, blank"
     state = {"line": 1, "offset": bom}
 
-    def number(batch: pa.RecordBatch) -> pa.RecordBatch:
+    def number(batch: pa.RecordBatch) -> pa.Table:
         width = batch.column("nbytes").to_numpy().astype(np.int64) + 1
         ends = state["offset"] + np.cumsum(width)
         n = batch.num_rows
@@ -1251,11 +1256,13 @@ def _stage_fast(
             0, "line_number", pa.array(np.arange(state["line"], state["line"] + n))
         )
         table = table.set_column(1, "byte_offset", pa.array(ends - width))
-        keep = pc.invert(table.column("blank"))
+        blank = table.column("blank")
         state["line"] += n
         state["offset"] = int(ends[-1]) if n else state["offset"]
         bar.update(rows=n, nbytes=int(width.sum()))
-        return table.filter(keep).drop_columns(["nbytes", "blank"]).combine_chunks().to_batches()[0]
+        if pc.any(blank).as_py():
+            table = table.filter(pc.invert(blank))
+        return table.drop_columns(["nbytes", "blank"])
 
     try:
         _stage(
@@ -1333,7 +1340,7 @@ def _stage_slow(
     with fh:
         reader = _Prefetcher(_iter_chunks(fh, calls, chunk_bytes, hasher), bar)
         con.register("chunk", reader.arrow_reader())
-        non_blank = "(SELECT * FROM chunk WHERE trim(raw) <> '')"
+        non_blank = f"(SELECT * FROM chunk WHERE {_NOT_BLANK})"
         try:
             _stage(con, _stage_select(f"({_parse_sql(non_blank)})", gzipped, agents), staged)
         except (duckdb.Error, pa.ArrowException):
@@ -1350,7 +1357,7 @@ def _stage(
     con: duckdb.DuckDBPyConnection,
     query: str,
     path: Path,
-    fix: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+    fix: Callable[[pa.RecordBatch], pa.Table] | None = None,
 ) -> None:
     """Write the rule results, in input order, to a plain uncompressed Parquet file.
 
@@ -1363,11 +1370,11 @@ def _stage(
     writer = None
     try:
         for batch in stream:
-            if fix is not None:
-                batch = fix(batch)
+            table = fix(batch) if fix is not None else pa.Table.from_batches([batch])
             if writer is None:
-                writer = _plain_writer(path, batch.schema)
-            writer.write_batch(batch, row_group_size=_ROW_GROUP_ROWS)
+                writer = _plain_writer(path, table.schema)
+            if table.num_rows:
+                writer.write_table(table, row_group_size=_ROW_GROUP_ROWS)
         if writer is None:
             empty = stream.schema
             if fix is not None:

@@ -492,3 +492,14 @@ def test_spot_check_catches_rows_out_of_place(tmp_path: Path) -> None:
     assert etl._spot_check(con, calls, staged([0, 1, 2]), 3)
     assert not etl._spot_check(con, calls, staged([2, 1, 0]), 3)
     assert not etl._spot_check(con, calls, staged([0, 2, 1]), 3)
+
+
+def test_a_batch_of_only_blank_lines_is_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(etl, "_ROW_GROUP_ROWS", 100)
+    lines = [call("A"), *([""] * 350), "oops", call("B")]
+    result, kept, rejects = run(tmp_path, lines)
+    assert kept[s.CALL_ID].tolist() == ["A", "B"]
+    assert reasons(rejects) == [(352, s.REJECT_MALFORMED)]
+    assert result.blank_lines == 350
