@@ -4,13 +4,14 @@ The rules live once, as DuckDB SQL built by ``_rules_sql``; both the in-memory A
 (``load_calls`` / ``clean_calls``) and the streaming file-to-file run (``run_etl``) use them,
 so notebooks, tests and the CLI can never disagree about what "clean" means.
 
-The file run has two line readers. A plain file (UTF-8, LF line ends) is split by DuckDB's
-parallel CSV reader; line numbers and byte offsets are then counted from each line's length,
-and the result is kept only if the lengths add up to the file size and sampled lines are where
-they should be. Anything else (gzip, CRLF, invalid UTF-8) goes through Python's reader, which
-splits byte chunks with numpy. Both stage the typed fields of every line in input order; a
-duplicate's original text is read back from its offset at the end, and the kept rows are
-written without a global sort. Memory stays bounded by DuckDB's memory limit, not the file.
+The file run has two line readers. A plain file (UTF-8, all lines ending LF or all CRLF) is
+split by DuckDB's parallel CSV reader; line numbers and byte offsets are then counted from each
+line's length, and the result is kept only if the lengths add up to the file size and sampled
+lines are where they should be. Anything else (gzip, mixed line ends, invalid UTF-8) goes
+through Python's reader, which splits byte chunks with numpy. Both stage the typed fields of
+every line in input order; a duplicate's original text is read back from its offset at the
+end, and the kept rows are written without a global sort. Memory stays bounded by DuckDB's
+memory limit, not the file.
 """
 
 from __future__ import annotations
@@ -1165,24 +1166,28 @@ def _run_remote(
 _MAX_FAST_LINE = 8 * 1024 * 1024
 
 
-def _csv_lines_sql(path: Path) -> str:
+def _csv_lines_sql(path: Path, crlf: bool = False) -> str:
+    new_line = "\\r\\n" if crlf else "\\n"
     return (
         f"read_csv({_sql_str(str(path))}, columns={{'raw': 'VARCHAR'}}, delim=chr(1), "
         "quote='', escape='', comment='', header=false, auto_detect=false, "
-        f"strict_mode=false, new_line='\\n', max_line_size={_MAX_FAST_LINE})"
+        f"strict_mode=false, new_line='{new_line}', max_line_size={_MAX_FAST_LINE})"
     )
 
 
 class _Scan:
     """Hashes the calls file on a thread and looks for the bytes the fast reader cannot take.
 
-    A carriage return would end a line early and a \\x01 would split one; either sends the
-    run to the line-by-line reader. hashlib and bytes.find release the GIL, so this overlaps
-    DuckDB's work.
+    A \\x01 would split a line. With LF line ends any carriage return is refused; with CRLF
+    line ends every CR must be followed by LF and every LF preceded by CR, since DuckDB reads
+    a stray CR or LF in CRLF mode as a line end while keeping the byte total right. Either
+    problem sends the run to the line-by-line reader. hashlib and bytes.find/count release
+    the GIL, so this overlaps DuckDB's work.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, crlf: bool = False) -> None:
         self.path = path
+        self.crlf = crlf
         self.sha256 = ""
         self.problem: str | None = None
         self.error: BaseException | None = None
@@ -1191,15 +1196,25 @@ class _Scan:
 
     def _work(self) -> None:
         digest = hashlib.sha256()
+        cr = lf = crlf = 0
+        last = b""
         try:
             with open(self.path, "rb") as fh:
                 while block := fh.read(8 * 1024 * 1024):
                     digest.update(block)
-                    if self.problem is None:
-                        if block.find(b"\r") >= 0:
-                            self.problem = "it has carriage returns (CRLF line ends)"
-                        elif block.find(b"\x01") >= 0:
-                            self.problem = "it has \\x01 control bytes"
+                    if self.problem is not None:
+                        continue
+                    if block.find(b"\x01") >= 0:
+                        self.problem = "it has \\x01 control bytes"
+                    elif not self.crlf and block.find(b"\r") >= 0:
+                        self.problem = "it has carriage returns but not CRLF line ends"
+                    elif self.crlf:
+                        cr += block.count(b"\r")
+                        lf += block.count(b"\n")
+                        crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
+                        last = block[-1:]
+            if self.crlf and self.problem is None and not cr == lf == crlf:
+                self.problem = "it mixes CRLF line ends with lone CR or LF bytes"
             self.sha256 = digest.hexdigest()
         except BaseException as exc:  # handed to the caller's thread
             self.error = exc
@@ -1226,8 +1241,9 @@ def _stage_fast(
 
     Line numbers and byte offsets are assigned here, batch by batch, from each line's byte
     length: DuckDB keeps insertion order, and the lengths must add up to the file size or the
-    result is thrown away. Any surprise (gzip, invalid UTF-8, CR or \\x01 bytes, a line over
-    8 MiB) hands the file to the line-by-line reader, which handles all of them.
+    result is thrown away. LF and CRLF files (as the first line ends) both qualify. Any
+    surprise (gzip, invalid UTF-8, mixed line ends, \\x01 bytes, a line over 8 MiB) hands the
+    file to the line-by-line reader, which handles all of them.
     """
     with open(calls, "rb") as fh:
         head = fh.read(1 << 16)
@@ -1236,19 +1252,22 @@ def _stage_fast(
     bom = len(_BOM) if head.startswith(_BOM) else 0
     if head[bom:].lstrip()[:1] in (b"[", b""):  # a JSON array (or blank start): slow path
         return _FastResult(None, None, None)
-    scan = _Scan(calls)
+    first_end = head.find(b"\n")
+    crlf = first_end > 0 and head[first_end - 1 : first_end] == b"\r"
+    scan = _Scan(calls, crlf)
     size = calls.stat().st_size
+    terminator = 2 if crlf else 1
     bar = Progress("etl", total_bytes=size, enabled=progress)
     src = (
         "(SELECT CAST(NULL AS BIGINT) AS line_number, CAST(NULL AS BIGINT) AS byte_offset, "
         "raw, false AS bad_encoding, coalesce(strlen(raw), 0) AS nbytes, "
-        f"NOT {_NOT_BLANK} AS blank FROM {_csv_lines_sql(calls)})"
+        f"NOT {_NOT_BLANK} AS blank FROM {_csv_lines_sql(calls, crlf)})"
     )
     extra = ", nbytes, blank"
     state = {"line": 1, "offset": bom}
 
     def number(batch: pa.RecordBatch) -> pa.Table:
-        width = batch.column("nbytes").to_numpy().astype(np.int64) + 1
+        width = batch.column("nbytes").to_numpy().astype(np.int64) + terminator
         ends = state["offset"] + np.cumsum(width)
         n = batch.num_rows
         table = pa.Table.from_batches([batch])
@@ -1279,7 +1298,7 @@ def _stage_fast(
     bar.close()
     if scan.problem:
         return _FastResult(None, scan.sha256, scan.problem)
-    if state["offset"] not in (size, size + 1):  # +1: no newline after the last line
+    if state["offset"] not in (size, size + terminator):  # no line end after the last line
         return _FastResult(None, scan.sha256, "line lengths do not add up to the file size")
     if not _spot_check(con, calls, staged, state["line"] - 1):
         return _FastResult(None, scan.sha256, "a sampled line is not where the reader put it")
@@ -1316,7 +1335,7 @@ def _spot_check(con: duckdb.DuckDBPyConnection, calls: Path, staged: Path, lines
     with open(calls, "rb") as fh:
         for offset, raw, call_id in rows:
             fh.seek(offset)
-            text = fh.readline().rstrip(b"\n").decode("utf-8", "replace")
+            text = fh.readline().rstrip(b"\r\n").decode("utf-8", "replace")
             if raw is not None and raw != text:
                 return False
             if raw is None and call_id and _SIMPLE_ID.fullmatch(call_id) and call_id not in text:

@@ -417,15 +417,22 @@ def test_fast_and_line_by_line_readers_give_the_same_bytes(
     assert fast == slow
 
 
-def test_a_plain_file_is_read_by_duckdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_plain_file_is_read_by_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str
+) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the line-by-line reader ran on a plain file")
 
     monkeypatch.setattr(etl, "_stage_slow", refuse)
     lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines()
-    result, kept, rejects = run(tmp_path, ["", *lines, "  "])
+    data = end.join(["", *lines, "  ", call("DUP-1"), call("DUP-1")]) + end
+    result, kept, rejects = run(tmp_path, ("\ufeff" + data).encode())
     assert result.rows_out == len(kept) > 0
     assert result.blank_lines == 2
+    dup = rejects[-1]
+    assert (dup[s.REJECT_LINE_NUMBER], dup[s.REJECT_REASON]) == (len(lines) + 4, s.REJECT_DUPLICATE)
+    assert dup[s.REJECT_RAW] == call("DUP-1")
     assert [r[s.REJECT_LINE_NUMBER] for r in rejects] == sorted(
         r[s.REJECT_LINE_NUMBER] for r in rejects
     )
@@ -434,11 +441,13 @@ def test_a_plain_file_is_read_by_duckdb(tmp_path: Path, monkeypatch: pytest.Monk
 @pytest.mark.parametrize(
     ("data", "why"),
     [
-        ((call("A") + "\r\n" + call("B") + "\r\n").encode(), "carriage returns"),
+        ((call("A") + "\r\n" + call("B") + "\n").encode(), "mixes CRLF line ends"),
+        ((call("A") + "\n" + call("B") + "\r\n").encode(), "carriage returns but not CRLF"),
+        ((call("A") + "\r\n" + call("B") + "\r" + call("C") + "\r\n").encode(), "lone CR"),
         ((call("A") + "\n").encode() + b'{"call_id": "caf\xe9"}\n', "line 2 is not valid UTF-8"),
         ((call("A") + "\n").encode() + b'{"call_id": "x\x01"}\n', "x01"),
     ],
-    ids=["crlf", "invalid-utf8", "ctrl-a"],
+    ids=["crlf-then-lf", "lf-then-crlf", "crlf-with-lone-cr", "invalid-utf8", "ctrl-a"],
 )
 def test_other_files_fall_back_and_say_why(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, why: str
