@@ -408,8 +408,6 @@ def _lines_table(data: bytes, first_line: int, base_offset: int) -> pa.Table:
         text = binary.cast(pa.large_string())
     except pa.ArrowInvalid:
         text, bad = _decode_lines_slowly(data, starts, offsets[1:])
-    import pyarrow.compute as pc
-
     text = pc.utf8_rtrim(text, characters="\r\n")
     table = pa.table(
         {
