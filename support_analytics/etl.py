@@ -769,6 +769,53 @@ class _Prefetcher:
             raise self.error
 
 
+class _ReadAhead:
+    """Fetches the next batches of a DuckDB result on a thread while the caller writes the last.
+
+    DuckDB's fetch (both cores) and pyarrow's Parquet encoding (one core) both release the
+    GIL; one after the other they took 4.3 s + 6.7 s of the 10M-row write. Iterating yields
+    the batches in order and re-raises an error from the thread; leaving early stops it.
+    """
+
+    def __init__(self, reader: pa.RecordBatchReader, depth: int = 2) -> None:
+        self.schema = reader.schema
+        self._reader = reader
+        self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+
+    def _put(self, item: pa.RecordBatch | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            for batch in self._reader:
+                if not self._put(batch):
+                    return
+        except BaseException as exc:  # handed to the caller's thread
+            self._error = exc
+        self._put(None)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            while (batch := self._queue.get()) is not None:
+                yield batch
+            if self._error is not None:
+                raise self._error
+        finally:
+            self._stop.set()
+            self._thread.join()
+            self._reader.close()  # DuckDB runs no other query while a result is open
+
+
 def run_etl(
     calls: Path | str = config.DEFAULT_CALLS,
     agents: Path | str = config.DEFAULT_AGENTS,
@@ -1288,7 +1335,9 @@ def _stage_fast(
             staged,
             number,
         )
-    except (duckdb.Error, pa.ArrowException) as exc:
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
+        # DuckDB's errors arrive as duckdb.Error before the first batch and as OSError
+        # (through Arrow's stream) after it: an invalid byte on line 5,000,000 is the latter.
         scan.join()
         bar.close()
         return _FastResult(None, scan.sha256, _fast_reader_stop(str(exc)))
@@ -1383,7 +1432,7 @@ def _stage(
     still reads it back within its memory limit, column by column.
     """
 
-    stream = con.sql(query).to_arrow_reader(_ROW_GROUP_ROWS)
+    stream = _ReadAhead(con.sql(query).to_arrow_reader(_ROW_GROUP_ROWS))
     writer = None
     try:
         for batch in stream:
@@ -1420,6 +1469,12 @@ _DICTIONARY_COLUMNS = [
 ]
 
 
+# Min/max statistics where they let a reader skip row groups (times, dates, numbers).
+# Those of text columns cost a sixth of the encoding time (measured at 10M rows) and prune
+# nothing: ids are unique and names and regions repeat in every row group.
+_STATISTICS_COLUMNS = [f.name for f in s.CLEANED_SCHEMA if not pa.types.is_string(f.type)]
+
+
 def _write_kept(
     con: duckdb.DuckDBPyConnection, agents: _Agents, dup_lines: np.ndarray, path: Path
 ) -> tuple[int, int, int]:
@@ -1434,14 +1489,20 @@ def _write_kept(
     import pyarrow.parquet as pq
 
     dups = np.sort(dup_lines.astype(np.int64))
-    reader = con.sql(_kept_sql(agents, "v.reason IS NULL", ordered=False)).to_arrow_reader(
-        _ROW_GROUP_ROWS
+    reader = _ReadAhead(
+        con.sql(_kept_sql(agents, "v.reason IS NULL", ordered=False)).to_arrow_reader(
+            _ROW_GROUP_ROWS
+        )
     )
     invalid = unknown = kept = 0
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
     with pq.ParquetWriter(
-        path, s.CLEANED_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY_COLUMNS
+        path,
+        s.CLEANED_SCHEMA,
+        compression="zstd",
+        use_dictionary=_DICTIONARY_COLUMNS,
+        write_statistics=_STATISTICS_COLUMNS,
     ) as writer:
 
         def flush(final: bool) -> None:

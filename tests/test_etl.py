@@ -461,6 +461,20 @@ def test_other_files_fall_back_and_say_why(
     assert result.rows_in == 2
 
 
+def test_an_invalid_byte_deep_in_a_file_falls_back_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Past DuckDB's first batch its errors come through Arrow's stream, not as duckdb.Error.
+    calls = tmp_path / "calls.json"
+    lines = [call(f"C{i}") for i in range(20_000)]
+    calls.write_bytes(("\n".join(lines) + "\n").encode() + b'{"call_id": "caf\xe9"}\n')
+    out = tmp_path / "out"
+    result = run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl")
+    assert "line 20001 is not valid UTF-8" in capsys.readouterr().err
+    assert (result.rows_in, result.rows_out) == (20_001, 20_000)
+    assert result.rejected[s.REJECT_ENCODING] == 1
+
+
 def test_row_groups_have_a_fixed_size_and_runs_repeat_byte_for_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -473,6 +487,45 @@ def test_row_groups_have_a_fixed_size_and_runs_repeat_byte_for_byte(
     assert first.rows_out == second.rows_out == 900
     meta = pq.ParquetFile(a).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [100] * 9
+
+
+def test_output_keeps_min_max_statistics_for_times_and_numbers_only(tmp_path: Path) -> None:
+    run(tmp_path, [call("A"), call("B", start_time="2024-03-02T10:00:00Z")])
+    meta = pq.ParquetFile(tmp_path / "out" / "cleaned.parquet").metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    stats = {n: meta.row_group(0).column(i).statistics for i, n in enumerate(names)}
+    assert stats[s.CALL_DATE].has_min_max and stats[s.START_TIME].has_min_max
+    assert stats[s.RATING].has_min_max
+    assert str(stats[s.CALL_DATE].min) == "2024-03-02"
+    assert not (stats[s.CALL_ID] and stats[s.CALL_ID].has_min_max)  # unique ids prune nothing
+
+
+def test_read_ahead_keeps_order_and_hands_over_errors() -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    reader = con.sql("SELECT range AS i FROM range(100000)").to_arrow_reader(1000)
+    got = [v for b in etl._ReadAhead(reader) for v in b.column("i").to_pylist()]
+    assert got == list(range(100000))
+
+    bad = con.sql(
+        "SELECT CAST(CASE WHEN range < 50000 THEN '1' ELSE 'x' END AS INTEGER) AS v "
+        "FROM range(100000)"
+    ).to_arrow_reader(1000)
+    with pytest.raises((duckdb.Error, OSError), match="Could not convert"):
+        for _ in etl._ReadAhead(bad):
+            pass
+
+
+def test_read_ahead_stops_its_thread_when_left_early() -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    ahead = etl._ReadAhead(con.sql("SELECT range FROM range(10000000)").to_arrow_reader(1000))
+    for _ in ahead:
+        break
+    assert not ahead._thread.is_alive()
+    assert con.execute("SELECT 42").fetchone() == (42,)  # the connection is free again
 
 
 def test_spot_check_catches_rows_out_of_place(tmp_path: Path) -> None:
