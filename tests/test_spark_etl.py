@@ -98,6 +98,29 @@ def test_json_and_timestamp_corner_cases_give_identical_output(spark: Any, tmp_p
     assert reasons[len(EDGE.read_text().splitlines()) + 1] == s.REJECT_ENCODING
 
 
+def test_only_ascii_spaces_are_trimmed_by_both_engines(spark: Any, tmp_path: Path) -> None:
+    # DuckDB's trim() also strips Unicode spaces (NBSP, U+3000), Spark's only U+0020: the
+    # contract says spaces, so both strip exactly those and keep the rest as data.
+    ts = '"start_time": "2026-01-05T09:00:00Z", "end_time": "2026-01-05T09:05:00Z"'
+    calls = tmp_path / "calls.json"
+    calls.write_text(
+        f'{{"call_id": "  N1  ", "issue_type": "\u00a0Billing\u00a0", {ts}}}\n'
+        f'{{"call_id": "\u3000N2", "resolution": " \\tresolved\\t ", {ts}}}\n'
+        "\u00a0\n"  # not blank: a line of one NBSP is a malformed line, not a skipped one
+        "   \n"  # blank
+        f'{{"call_id": "\u00a0", {ts}}}\n',  # an NBSP is a call_id, not a missing one
+        encoding="utf-8",
+    )
+    local, remote = run_both(spark, calls, tmp_path)
+    assert_same(local, remote)
+    rows = {r[s.CALL_ID]: r for r in local["table"].to_pylist()}
+    assert set(rows) == {"N1", "\u3000N2", "\u00a0"}
+    assert rows["N1"][s.ISSUE_TYPE] == "\u00a0billing\u00a0"
+    assert rows["\u3000N2"][s.RESOLUTION] == "\tresolved\t"
+    assert [r[s.REJECT_REASON] for r in local["rejects"]] == [s.REJECT_MALFORMED]
+    assert local["manifest"]["rows"]["blank_lines"] == 1
+
+
 def test_partitioned_output_is_identical(spark: Any, tmp_path: Path) -> None:
     local, remote = run_both(spark, EDGE, tmp_path, partition_by=s.CALL_DATE)
     assert_same(local, remote)
