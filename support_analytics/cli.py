@@ -8,6 +8,7 @@ traceback is shown only with --verbose.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -261,6 +262,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_os_error(exc: OSError) -> str:
+    """An OS error in the user's terms: which path, what is wrong with it, what to do.
+
+    Python's own text ("[Errno 17] File exists: 'out'") names the path but not the problem.
+    """
+    path = exc.filename
+    if path is None:
+        return str(exc)
+    if isinstance(exc, FileExistsError):
+        return f"{path}: a file is in the way of a folder needed here; move it or pick another path"
+    if isinstance(exc, NotADirectoryError):
+        return f"{path}: part of this path is a file, not a folder; pick another path"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a folder; a file path is needed here"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied; check who owns it or pick another path"
+    if exc.errno == errno.ENOSPC:
+        return f"{path}: no space left on the device; free some or write elsewhere"
+    return f"{path}: {exc.strerror or exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -274,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # permissions, disk full, a path that is a folder...
         if args.verbose:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -109,6 +109,14 @@ def test_bad_input_gives_one_line_and_exit_code_2(
     assert "Traceback" not in proc.stderr
 
 
+def test_a_file_in_the_way_of_the_output_folder_is_named_in_plain_words(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a folder")
+    proc = cli(*etl_args(tmp_path, FIXTURES / "calls_every_reject.json"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "Errno" not in proc.stderr
+    assert str(tmp_path / "out") in proc.stderr and "pick another path" in proc.stderr
+
+
 def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
     proc = cli(*etl_args(tmp_path, tmp_path / "missing.json"), "--verbose")
     assert proc.returncode == 2 and "Traceback" in proc.stderr
