@@ -739,7 +739,45 @@ def _output_lock(output: Path, wait: float | None, quiet: bool) -> Iterator[None
         lock.release()
 
 
-class _Prefetcher:
+class _Handoff:
+    """A bounded queue between a producer thread and its consumer that cannot deadlock.
+
+    If the consumer fails (DuckDB out of memory, disk full) it stops taking items; the
+    producer's ``_put`` then gives up once ``_stop`` is set instead of waiting forever on a
+    full queue, so joining the thread returns.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+
+    _thread: threading.Thread
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _next(self) -> Any:
+        """The next item; None at the end, once stopped, or once the producer is gone."""
+        while True:
+            try:
+                return self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return None
+                if not self._thread.is_alive():  # all its puts are done: take what is left
+                    try:
+                        return self._queue.get_nowait()
+                    except queue.Empty:
+                        return None
+
+
+class _Prefetcher(_Handoff):
     """Reads and splits chunks on a thread while DuckDB works on the previous ones.
 
     numpy, Arrow and file reads release the GIL, so on two cores this overlaps the Python
@@ -748,9 +786,9 @@ class _Prefetcher:
     """
 
     def __init__(self, chunks: Iterator[_Chunk], bar: Progress) -> None:
+        super().__init__()
         self.lines = 0
         self.error: BaseException | None = None
-        self._queue: queue.Queue[_Chunk | None] = queue.Queue(maxsize=2)
         self._bar = bar
         self._thread = threading.Thread(target=self._work, args=(chunks,), daemon=True)
         self._thread.start()
@@ -758,14 +796,14 @@ class _Prefetcher:
     def _work(self, chunks: Iterator[_Chunk]) -> None:
         try:
             for chunk in chunks:
-                self._queue.put(chunk)
+                if not self._put(chunk):
+                    return
         except BaseException as exc:  # handed to the caller's thread
             self.error = exc
-        finally:
-            self._queue.put(None)
+        self._put(None)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        while (chunk := self._queue.get()) is not None:
+        while (chunk := self._next()) is not None:
             self.lines += chunk.table.num_rows
             self._bar.update(rows=chunk.table.num_rows, nbytes=chunk.nbytes)
             yield from chunk.table.to_batches()
@@ -773,13 +811,17 @@ class _Prefetcher:
     def arrow_reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(_LINES_SCHEMA, self._batches())
 
+    def stop(self) -> None:
+        """The consumer failed: let the thread go instead of filling the queue."""
+        self._stop.set()
+
     def reraise(self) -> None:
         self._thread.join()
         if self.error is not None:
             raise self.error
 
 
-class _ReadAhead:
+class _ReadAhead(_Handoff):
     """Fetches the next batches of a DuckDB result on a thread while the caller writes the last.
 
     DuckDB's fetch (both cores) and pyarrow's Parquet encoding (one core) both release the
@@ -788,22 +830,12 @@ class _ReadAhead:
     """
 
     def __init__(self, reader: pa.RecordBatchReader, depth: int = 2) -> None:
+        super().__init__(depth)
         self.schema = reader.schema
         self._reader = reader
-        self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, daemon=True)
         self._thread.start()
-
-    def _put(self, item: pa.RecordBatch | None) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def _work(self) -> None:
         try:
@@ -816,7 +848,7 @@ class _ReadAhead:
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         try:
-            while (batch := self._queue.get()) is not None:
+            while (batch := self._next()) is not None:
                 yield batch
             if self._error is not None:
                 raise self._error
@@ -959,13 +991,7 @@ def _run_locked(
                 con, agents_sql, dup_lines["line_number"].to_numpy(), tmp_parquet
             )
         lap("write_parquet")
-        con.execute(
-            f"COPY (SELECT line_number, reason, raw FROM staged WHERE reason IS NOT NULL "
-            f"UNION ALL SELECT line_number, '{s.REJECT_DUPLICATE}' AS reason, raw FROM dup_lines "
-            f"ORDER BY line_number) TO {_sql_str(str(tmp_rejects))} (FORMAT json)"
-        )
-        if not tmp_rejects.exists():  # DuckDB writes nothing for zero rows on some versions
-            tmp_rejects.write_bytes(b"")
+        _write_rejects(con, tmp_rejects)
         by_reason = dict(
             con.execute(
                 "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
@@ -1419,7 +1445,8 @@ def _stage_slow(
         non_blank = f"(SELECT * FROM chunk WHERE {_NOT_BLANK})"
         try:
             _stage(con, _stage_select(f"({_parse_sql(non_blank)})", gzipped, agents), staged)
-        except (duckdb.Error, pa.ArrowException):
+        except (duckdb.Error, pa.ArrowException, OSError):
+            reader.stop()
             reader.reraise()
             raise
         reader.reraise()
@@ -1542,6 +1569,49 @@ def _write_kept(
         if pending_rows:
             flush(final=True)
     return invalid, unknown, kept
+
+
+_REJECT_JSON = (
+    f"CAST(to_json(struct_pack({s.REJECT_LINE_NUMBER} := line_number, "
+    f"{s.REJECT_REASON} := reason, {s.REJECT_RAW} := raw)) AS VARCHAR)"
+)
+_REJECT_BATCH_ROWS = 1024  # a reject carries its whole line, which may be megabytes
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Every rejected line as one JSON object per line, in line order, streamed.
+
+    A scan of `staged` is already in line order and `dup_lines` is sorted, so the two are
+    merged here instead of sorted by DuckDB: a sort of the raw text ran out of memory on a
+    file of 20 KB lines, half of them malformed.
+    """
+    dups = con.execute(
+        f"SELECT line_number, {_REJECT_JSON} FROM "
+        f"(SELECT line_number, '{s.REJECT_DUPLICATE}' AS reason, raw FROM dup_lines) "
+        "ORDER BY line_number"
+    ).fetchall()
+    stream = _ReadAhead(
+        con.sql(
+            f"SELECT line_number, {_REJECT_JSON} AS j FROM staged WHERE reason IS NOT NULL"
+        ).to_arrow_reader(_REJECT_BATCH_ROWS)
+    )
+    at = 0
+    with open(path, "wb") as fh:
+        for batch in stream:
+            lines = batch.column(0).to_pylist()
+            texts = batch.column(1).to_pylist()
+            if not lines:
+                continue
+            if at == len(dups) or dups[at][0] > lines[-1]:  # no duplicate falls in between
+                fh.write(("\n".join(texts) + "\n").encode("utf-8"))
+                continue
+            for line, text in zip(lines, texts, strict=True):
+                while at < len(dups) and dups[at][0] < line:
+                    fh.write(dups[at][1].encode("utf-8") + b"\n")
+                    at += 1
+                fh.write(text.encode("utf-8") + b"\n")
+        for _, text in dups[at:]:
+            fh.write(text.encode("utf-8") + b"\n")
 
 
 def _lap_timer(timings: dict[str, float]) -> Callable[[str], None]:

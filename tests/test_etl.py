@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -473,6 +474,42 @@ def test_an_invalid_byte_deep_in_a_file_falls_back_too(
     assert "line 20001 is not valid UTF-8" in capsys.readouterr().err
     assert (result.rows_in, result.rows_out) == (20_001, 20_000)
     assert result.rejected[s.REJECT_ENCODING] == 1
+
+
+def test_rejects_are_merged_in_line_order_without_a_sort(tmp_path: Path) -> None:
+    # Rejects stream out of the staged scan and the sorted duplicates are merged in: DuckDB's
+    # sort of the raw text ran out of its 1 GB on 60,000 lines of 20 KB, half of them bad.
+    pad = "x" * 2_000
+    lines = [call(f"L{i}", transcript=pad)[: -3 if i % 2 else None] for i in range(3000)]
+    lines.insert(10, call("L0", transcript=pad))  # duplicates land between other rejects
+    lines.insert(2000, call("L2", transcript=pad))
+    lines.append(call("L4"))  # and after the last one
+    result, _, rejects = run(tmp_path, lines)
+    assert (result.rows_out, result.rows_rejected) == (1500, 1503)
+    assert [r["line_number"] for r in rejects] == sorted(r["line_number"] for r in rejects)
+    assert all(r["raw"] == lines[r["line_number"] - 1] for r in rejects)
+    dups = [r["line_number"] for r in rejects if r["reason"] == s.REJECT_DUPLICATE]
+    assert dups == [11, 2001, len(lines)]
+
+
+@pytest.mark.timeout(60)
+def test_a_failing_engine_during_the_line_by_line_read_errors_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reader thread must not wait forever on a full queue once DuckDB stops taking chunks.
+    import duckdb
+
+    def fail(con: Any, query: str, path: Path, fix: Any = None) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: staged too much")
+
+    monkeypatch.setattr(etl, "_stage", fail)  # DuckDB gives up without taking the chunks
+    calls = tmp_path / "calls.json.gz"
+    calls.write_bytes(gzip.compress(("\n".join(call(f"C{i}") for i in range(5000))).encode()))
+    out = tmp_path / "out"
+    with pytest.raises(duckdb.OutOfMemoryException, match="staged too much"):
+        run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl",
+                progress=False, chunk_bytes=4096)  # fmt: skip
+    assert not (out / "c.parquet").exists()
 
 
 def test_row_groups_have_a_fixed_size_and_runs_repeat_byte_for_byte(
