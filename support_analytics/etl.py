@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -740,18 +740,28 @@ def _output_lock(output: Path, wait: float | None, quiet: bool) -> Iterator[None
 
 
 class _Handoff:
-    """A bounded queue between a producer thread and its consumer that cannot deadlock.
+    """A thread that feeds ``items`` through a bounded queue, and cannot deadlock its consumer.
 
     If the consumer fails (DuckDB out of memory, disk full) it stops taking items; the
     producer's ``_put`` then gives up once ``_stop`` is set instead of waiting forever on a
     full queue, so joining the thread returns.
     """
 
-    def __init__(self, depth: int = 2) -> None:
+    def __init__(self, items: Iterable[Any], depth: int = 2) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._produce, args=(items,), daemon=True)
+        self._thread.start()
 
-    _thread: threading.Thread
+    def _produce(self, items: Iterable[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+        self._put(None)
 
     def _put(self, item: Any) -> bool:
         while not self._stop.is_set():
@@ -786,21 +796,9 @@ class _Prefetcher(_Handoff):
     """
 
     def __init__(self, chunks: Iterator[_Chunk], bar: Progress) -> None:
-        super().__init__()
         self.lines = 0
-        self.error: BaseException | None = None
         self._bar = bar
-        self._thread = threading.Thread(target=self._work, args=(chunks,), daemon=True)
-        self._thread.start()
-
-    def _work(self, chunks: Iterator[_Chunk]) -> None:
-        try:
-            for chunk in chunks:
-                if not self._put(chunk):
-                    return
-        except BaseException as exc:  # handed to the caller's thread
-            self.error = exc
-        self._put(None)
+        super().__init__(chunks)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         while (chunk := self._next()) is not None:
@@ -830,28 +828,16 @@ class _ReadAhead(_Handoff):
     """
 
     def __init__(self, reader: pa.RecordBatchReader, depth: int = 2) -> None:
-        super().__init__(depth)
         self.schema = reader.schema
         self._reader = reader
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        try:
-            for batch in self._reader:
-                if not self._put(batch):
-                    return
-        except BaseException as exc:  # handed to the caller's thread
-            self._error = exc
-        self._put(None)
+        super().__init__(reader, depth)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         try:
             while (batch := self._next()) is not None:
                 yield batch
-            if self._error is not None:
-                raise self._error
+            if self.error is not None:
+                raise self.error
         finally:
             self._stop.set()
             self._thread.join()
