@@ -772,6 +772,10 @@ class _Handoff:
                 continue
         return False
 
+    def stop(self) -> None:
+        """The consumer is done or failed: let the thread go instead of filling the queue."""
+        self._stop.set()
+
     def _next(self) -> Any:
         """The next item; None at the end, once stopped, or once the producer is gone."""
         while True:
@@ -809,10 +813,6 @@ class _Prefetcher(_Handoff):
     def arrow_reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(_LINES_SCHEMA, self._batches())
 
-    def stop(self) -> None:
-        """The consumer failed: let the thread go instead of filling the queue."""
-        self._stop.set()
-
     def reraise(self) -> None:
         self._thread.join()
         if self.error is not None:
@@ -839,7 +839,7 @@ class _ReadAhead(_Handoff):
             if self.error is not None:
                 raise self.error
         finally:
-            self._stop.set()
+            self.stop()
             self._thread.join()
             self._reader.close()  # DuckDB runs no other query while a result is open
 
@@ -1233,6 +1233,12 @@ def _run_remote(
 _MAX_FAST_LINE = 8 * 1024 * 1024
 
 
+# What a failing DuckDB query raises while it streams: duckdb.Error before the first batch,
+# and a plain OSError (through Arrow's stream) after it, as for an invalid byte on line
+# 5,000,000.
+_STREAM_ERRORS = (duckdb.Error, pa.ArrowException, OSError)
+
+
 def _csv_lines_sql(path: Path, crlf: bool = False) -> str:
     new_line = "\\r\\n" if crlf else "\\n"
     return (
@@ -1357,9 +1363,7 @@ def _stage_fast(
             staged,
             number,
         )
-    except (duckdb.Error, pa.ArrowException, OSError) as exc:
-        # DuckDB's errors arrive as duckdb.Error before the first batch and as OSError
-        # (through Arrow's stream) after it: an invalid byte on line 5,000,000 is the latter.
+    except _STREAM_ERRORS as exc:
         scan.join()
         bar.close()
         return _FastResult(None, scan.sha256, _fast_reader_stop(str(exc)))
@@ -1431,7 +1435,7 @@ def _stage_slow(
         non_blank = f"(SELECT * FROM chunk WHERE {_NOT_BLANK})"
         try:
             _stage(con, _stage_select(f"({_parse_sql(non_blank)})", gzipped, agents), staged)
-        except (duckdb.Error, pa.ArrowException, OSError):
+        except _STREAM_ERRORS:
             reader.stop()
             reader.reraise()
             raise
