@@ -467,8 +467,13 @@ def _region_filter(seg: Segment) -> str:
 
 
 def daily_volume(seg: Segment) -> pd.DataFrame:
-    """Calls per day over the whole history of the segment's region (days without calls = 0),
-    with the trailing 7-day average; columns call_date, calls, avg_7d, in_period."""
+    """Calls per day over the whole history of the segment's region, with the trailing 7-day
+    average; columns call_date, calls, avg_7d, in_period.
+
+    A day on which the whole dataset has no call at all is missing data (an export that never
+    arrived), not a quiet day: its ``calls`` and ``avg_7d`` are null, so the chart shows a gap,
+    and the average is taken over the days of the window that have data. A day with calls in
+    the data but none in this segment is a real zero."""
     lo, hi, n = data_range(seg.path)
     if n == 0 or lo is None or hi is None:
         return pd.DataFrame({"call_date": [], "calls": [], "avg_7d": [], "in_period": []}).astype(
@@ -483,21 +488,44 @@ def daily_volume(seg: Segment) -> pd.DataFrame:
                                  DATE {_sql_str(hi.isoformat())}, INTERVAL 1 DAY) t(d)
         ),
         counts AS (
-            SELECT {s.CALL_DATE} AS call_date, count(*) AS calls FROM calls
-            WHERE {_region_filter(seg)} GROUP BY 1
+            SELECT {s.CALL_DATE} AS call_date,
+                count(*) FILTER (WHERE {_region_filter(seg)}) AS calls
+            FROM calls GROUP BY 1
+        ),
+        daily AS (
+            SELECT days.call_date, counts.calls::BIGINT AS calls
+            FROM days LEFT JOIN counts USING (call_date)
         )
-        SELECT days.call_date, coalesce(counts.calls, 0)::BIGINT AS calls,
-            avg(coalesce(counts.calls, 0)) OVER (
-                ORDER BY days.call_date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW
-            ) AS avg_7d,
-            days.call_date BETWEEN DATE {_sql_str(seg.period.start.isoformat())}
+        SELECT call_date, calls,
+            CASE WHEN calls IS NULL THEN NULL ELSE avg(calls) OVER (
+                ORDER BY call_date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW
+            ) END AS avg_7d,
+            call_date BETWEEN DATE {_sql_str(seg.period.start.isoformat())}
                 AND DATE {_sql_str(seg.period.end.isoformat())} AS in_period
-        FROM days LEFT JOIN counts USING (call_date)
-        ORDER BY days.call_date
+        FROM daily
+        ORDER BY call_date
     """
     df = _query(seg.path, sql)
     df["call_date"] = pd.to_datetime(df["call_date"]).dt.date
+    df["calls"] = df["calls"].astype("Int64")
     return df
+
+
+def data_gaps(parquet_path: Path | str | None = None) -> pd.DataFrame:
+    """Runs of days without a single call inside the data's date range (a missing export looks
+    like this); columns first_day, last_day, days. Empty when every day has calls."""
+    path = resolve_path(parquet_path)
+    sql = f"""
+        WITH present AS (SELECT DISTINCT {s.CALL_DATE} AS d FROM calls),
+        steps AS (SELECT d, lead(d) OVER (ORDER BY d) AS next_d FROM present)
+        SELECT (d + INTERVAL 1 DAY)::DATE AS first_day, (next_d - INTERVAL 1 DAY)::DATE AS last_day,
+            (next_d - d - 1)::BIGINT AS days
+        FROM steps WHERE next_d - d > 1 ORDER BY first_day
+    """
+    df = _query(path, sql)
+    for col in ("first_day", "last_day"):
+        df[col] = pd.to_datetime(df[col]).dt.date
+    return df.astype({"days": "int64"})
 
 
 def hour_weekday(seg: Segment) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -142,9 +143,43 @@ def test_daily_volume_covers_every_day_with_a_7_day_average(seg: metrics.Segment
     assert df["call_date"].iloc[0] == date(2025, 12, 20)
     assert df["call_date"].iloc[-1] == date(2026, 1, 28)
     assert len(df) == 40 and int(df["calls"].sum()) == 10
-    last = df.set_index("call_date").loc[date(2026, 1, 28)]
-    assert last["avg_7d"] == pytest.approx(4 / 7)  # Jan 22-28: c5, c2, c9, c4
+    by_day = df.set_index("call_date")
+    # Jan 22-28 has calls on the 22nd, 25th, 26th and 28th (c5, c2, c9, c4); the 23rd, 24th and
+    # 27th have no call in the whole dataset: missing data, left out of the average.
+    assert by_day.loc[date(2026, 1, 28), "avg_7d"] == pytest.approx(1.0)
+    assert pd.isna(by_day.loc[date(2026, 1, 27), "calls"])
+    assert pd.isna(by_day.loc[date(2026, 1, 27), "avg_7d"])
     assert int(df["in_period"].sum()) == 28
+
+
+def test_daily_volume_zero_for_a_region_is_not_a_gap(metrics_parquet: Path) -> None:
+    # Jan 20 has a call in the data (c1, agent a1) but none in the other region: a real zero.
+    regions = metrics.regions(metrics_parquet)
+    counts = {
+        r: metrics.daily_volume(metrics.segment(metrics_parquet, r)).set_index("call_date")
+        for r in regions
+    }
+    day = date(2026, 1, 20)
+    values = sorted(int(c.loc[day, "calls"]) for c in counts.values())
+    assert values[0] == 0 and sum(values) == 1
+
+
+def test_data_gaps_lists_runs_of_days_without_calls(metrics_parquet: Path) -> None:
+    gaps = metrics.data_gaps(metrics_parquet)
+    # calls on Dec 20, 26, 30, Jan 10, 20, 21, 22, 25, 26, 28
+    assert gaps.iloc[0].to_dict() == {
+        "first_day": date(2025, 12, 21),
+        "last_day": date(2025, 12, 25),
+        "days": 5,
+    }
+    assert int(gaps["days"].sum()) == 40 - 10
+    assert len(gaps) == 6
+
+
+def test_data_gaps_empty_when_every_day_has_calls(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pq.write_table(s.empty_cleaned_table(), path)
+    assert metrics.data_gaps(path).empty
 
 
 def test_hour_weekday_grid(seg: metrics.Segment) -> None:
