@@ -7,41 +7,97 @@ as text. Every builder returns a friendly "no data" figure instead of an empty o
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.io._base_renderers import NotebookRenderer
-from plotly.subplots import make_subplots
+from plotly.io._base_renderers import MimetypeRenderer
 
 from support_analytics import labels, styles
 from support_analytics.metrics import WEEKDAYS, KpiComparison, Period, Segment
 
-#: Quarto renders stored outputs: each figure must be stored as text/html. The "notebook"
-#: renderer writes plotly.js into the page once (with the first figure), so it works offline.
-NOTEBOOK_RENDERER = "notebook"
-# plotly adds a MathJax <script src> from a CDN to every figure; it only typesets LaTeX, which
-# these charts never use, and it is the one network request a page would make.
-_MATHJAX_SCRIPT = re.compile(r'<script src="https://[^"]*mathjax[^"]*"></script>', re.IGNORECASE)
+#: Quarto renders stored outputs. A figure is stored as Markdown holding a raw HTML block (a
+#: div and a ``Plotly.newPlot`` call), not as text/html: any text/html output makes Quarto add
+#: require.js and jQuery from a CDN to the page. plotly.js itself is not in the output: the
+#: markup asks for it (``data-sa-needs``) and :mod:`website` loads one copy per site.
+SITE_RENDERER = "support_analytics_site"
+#: Plotly's configuration on every page: fits its card, no logo, keeps the PNG download.
+PLOTLY_CONFIG: dict[str, Any] = {
+    "responsive": True,
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+}
 
 
-class _OfflineNotebookRenderer(NotebookRenderer):
-    """plotly's notebook renderer (plotly.js embedded once per page), minus the MathJax CDN."""
+def script_json(value: Any) -> str:
+    """JSON that is safe inside an HTML ``<script>``: no ``</script>``, ``<!--`` or ``&``
+    sequence can form, whatever strings the data holds."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
-    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, str]:
-        bundle = super().to_mimebundle(fig_dict)
-        bundle["text/html"] = _MATHJAX_SCRIPT.sub("", bundle["text/html"])
-        return bundle
+
+def _raw_html(markup: str) -> str:
+    """A Pandoc raw HTML block: Quarto passes it through untouched."""
+    return "```{=html}\n" + markup + "\n```\n"
+
+
+def _dom_id(prefix: str, payload: str) -> str:
+    """A stable element id (same figure, same id), so re-executed notebooks do not differ."""
+    return f"{prefix}-{hashlib.sha256(payload.encode('utf-8')).hexdigest()[:12]}"
+
+
+#: Draws an element once it has a size, and tells it when the size changes. Dashboard cards
+#: have no size while the page lays itself out; a chart drawn then measures its legend and
+#: tick labels as zero wide, and they overlap.
+_WHEN_SIZED = """(function (id, draw, resize) {
+  var el = document.getElementById(id), drawn = false, pending = false;
+  function check() {
+    pending = false;
+    if (el.offsetWidth === 0 || el.offsetHeight === 0) return;
+    if (!drawn) { drawn = true; draw(el); } else if (resize) { resize(el); }
+  }
+  new ResizeObserver(function () {
+    if (!pending) { pending = true; requestAnimationFrame(check); }
+  }).observe(el);
+  check();
+})(%(id)s, function (el) {"""
+
+
+def figure_markup(fig: go.Figure | dict[str, Any]) -> str:
+    """The HTML of one chart: a div that fills its card and the call that draws it."""
+    spec = pio.to_json(fig, validate=False, remove_uids=True)
+    dom_id = _dom_id("sa-plot", spec)
+    return (
+        f'<div id="{dom_id}" class="sa-plot html-fill-item" data-sa-needs="plotly"></div>\n'
+        f"<script>{_WHEN_SIZED % {'id': json.dumps(dom_id)}}\n"
+        f"  var spec = {script_json(spec)};\n"
+        f"  Plotly.newPlot(el, spec.data, spec.layout, {json.dumps(PLOTLY_CONFIG)});\n"
+        "}, function (el) { Plotly.Plots.resize(el); });</script>"
+    )
+
+
+class _SiteRenderer(MimetypeRenderer):
+    """Figures as raw HTML in Markdown for Quarto, plus plotly's own JSON for JupyterLab."""
+
+    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "text/markdown": _raw_html(figure_markup(fig_dict)),
+            "application/vnd.plotly.v1+json": json.loads(
+                pio.to_json(fig_dict, validate=False, remove_uids=True)
+            ),
+        }
 
 
 def use_notebook_renderer() -> None:
-    """Store figures as self-contained text/html outputs (papermill's default is JSON only,
-    which Quarto cannot display)."""
-    pio.renderers[NOTEBOOK_RENDERER] = _OfflineNotebookRenderer()
-    pio.renderers.default = NOTEBOOK_RENDERER
+    """Store figures in the form the site needs (papermill's default is JSON only, which Quarto
+    cannot display, and plotly's notebook renderer inlines plotly.js into every page)."""
+    pio.renderers[SITE_RENDERER] = _SiteRenderer()
+    pio.renderers.default = SITE_RENDERER
 
 
 def no_data_figure(message: str = "No calls for this segment in the reporting period") -> go.Figure:
@@ -67,60 +123,112 @@ def no_data_figure(message: str = "No calls for this segment in the reporting pe
 # --------------------------------------------------------------------------------------------
 # Value boxes and notices
 # --------------------------------------------------------------------------------------------
-def value_box(comparison: KpiComparison) -> dict[str, str]:
-    """A Quarto value box: plain str values only (Quarto parses the printed dict), coloured by
-    whether the change vs the previous period is good."""
-    key = comparison.key
-    value = labels.fmt_kpi(key, comparison.current)
-    if comparison.current is not None:
-        value = f"{value} ({labels.fmt_delta(key, comparison.delta, comparison.delta_pct)})"
-    if comparison.current is None:
-        color = styles.BOX_EMPTY
-    elif comparison.good is True:
-        color = styles.BOX_GOOD
-    elif comparison.good is False:
-        color = styles.BOX_BAD
-    else:
-        color = styles.BOX_NEUTRAL
-    return {"icon": styles.KPI_ICONS[key], "color": color, "value": str(value)}
+class Markup:
+    """A rich-display object stored as Markdown holding one raw HTML block (see
+    :data:`SITE_RENDERER` for why never text/html)."""
 
+    def __init__(self, html: str, text: str = "") -> None:
+        self.html = html
+        self.text = text
 
-def count_box(key: str, value: int, *, alert: bool = False) -> dict[str, str]:
-    """A value box for a data-quality count: amber when it needs attention."""
-    color = "warning" if alert else styles.BOX_GOOD if key == "output" else styles.BOX_NEUTRAL
-    return {"icon": styles.QUALITY_ICONS[key], "color": color, "value": labels.fmt_int(value)}
-
-
-def freshness_box(data_range: tuple[Any, Any, int]) -> dict[str, str]:
-    """A value box with the latest call date in the data (and the first, for context)."""
-    first, last, _rows = data_range
-    if last is None:
-        return {
-            "icon": styles.QUALITY_ICONS["fresh"],
-            "color": styles.BOX_EMPTY,
-            "value": "no calls",
-        }
-    return {
-        "icon": styles.QUALITY_ICONS["fresh"],
-        "color": styles.BOX_NEUTRAL,
-        "value": f"{last.isoformat()} (since {first.isoformat()})",
-    }
-
-
-class _Html:
-    """A minimal rich-display object: its text/html is exactly the given markup."""
-
-    def __init__(self, markup: str) -> None:
-        self.markup = markup
-
-    def _repr_html_(self) -> str:
-        return self.markup
+    def _repr_markdown_(self) -> str:
+        return _raw_html(self.html)
 
     def __repr__(self) -> str:
-        return "notice"
+        return self.text or "html"
 
 
-def no_data_notice(seg: Segment, comparisons: Mapping[str, KpiComparison]) -> _Html | None:
+@dataclass(frozen=True)
+class ValueBox:
+    """A dashboard value box: a title, the value in large type and, on its own smaller line
+    under it, the change against the previous period.
+
+    Written as the HTML Quarto's own value boxes end up as (bslib's classes, so the theme's
+    colours and layout apply), because a code cell's value box takes one string: value and
+    change shared one line in the big font and overflowed. Every text is HTML-escaped;
+    ``key`` lets a page script find the box."""
+
+    title: str
+    value: str
+    color: str
+    icon: str
+    change: str | None = None
+    key: str = ""
+    change_title: str | None = None
+
+    def html(self) -> str:
+        e = labels.escape
+        data = f' data-kpi="{e(self.key)}"' if self.key else ""
+        change = ""
+        if self.change is not None:
+            hover = f' title="{e(self.change_title)}"' if self.change_title else ""
+            change = f'<p class="sa-kpi-change"{hover}>{e(self.change)}</p>'
+        return (
+            f'<div class="sa-valuebox card bslib-card valuebox bg-{e(self.color)} html-fill-item"'
+            f"{data}>"
+            f'<i class="sa-box-icon bi bi-{e(self.icon)}" aria-hidden="true"></i>'
+            f'<p class="sa-box-title">{e(self.title)}</p>'
+            f'<p class="sa-kpi-value">{e(self.value)}</p>{change}'
+            "</div>"
+        )
+
+    def _repr_markdown_(self) -> str:
+        return _raw_html(self.html())
+
+    def __repr__(self) -> str:
+        change = f" ({self.change})" if self.change else ""
+        return f"{self.title}: {self.value}{change}"
+
+
+def _box_color(comparison: KpiComparison) -> str:
+    if comparison.current is None:
+        return styles.BOX_EMPTY
+    if comparison.good is True:
+        return styles.BOX_GOOD
+    if comparison.good is False:
+        return styles.BOX_BAD
+    return styles.BOX_NEUTRAL
+
+
+def value_box(
+    comparison: KpiComparison, title: str | None = None, days: int | None = None
+) -> ValueBox:
+    """A KPI's value box, coloured by whether the change vs the previous period is good."""
+    key = comparison.key
+    change = None
+    if comparison.current is not None:
+        change = labels.fmt_delta(key, comparison.delta, comparison.delta_pct)
+    before = f"the previous {days} days" if days else "the previous period"
+    hover = f"change against {before}"
+    return ValueBox(
+        title=title or labels.KPI_LABELS[key],
+        value=labels.fmt_kpi(key, comparison.current),
+        color=_box_color(comparison),
+        icon=styles.KPI_ICONS[key],
+        change=change,
+        key=key,
+        change_title=hover if change is not None else None,
+    )
+
+
+def count_box(key: str, value: int, title: str, *, alert: bool = False) -> ValueBox:
+    """A value box for a data-quality count: amber when it needs attention."""
+    color = "warning" if alert else styles.BOX_GOOD if key == "output" else styles.BOX_NEUTRAL
+    return ValueBox(title, labels.fmt_int(value), color, styles.QUALITY_ICONS[key], key=key)
+
+
+def freshness_box(data_range: tuple[Any, Any, int], title: str) -> ValueBox:
+    """A value box with the latest call date in the data and, under it, the first."""
+    first, last, _rows = data_range
+    icon = styles.QUALITY_ICONS["fresh"]
+    if last is None:
+        return ValueBox(title, "no calls", styles.BOX_EMPTY, icon, key="fresh")
+    return ValueBox(
+        title, last.isoformat(), styles.BOX_NEUTRAL, icon, f"since {first.isoformat()}", "fresh"
+    )
+
+
+def no_data_notice(seg: Segment, comparisons: Mapping[str, KpiComparison]) -> Markup | None:
     """A banner for a segment with no calls in the reporting period; None (no card) otherwise."""
     if comparisons["calls"].current:
         return None
@@ -130,9 +238,10 @@ def no_data_notice(seg: Segment, comparisons: Mapping[str, KpiComparison]) -> _H
         f"{seg.period.end.isoformat()}. Charts below are empty on purpose; pick another period "
         "or region, or check the Data quality page."
     )
-    return _Html(
+    return Markup(
         '<div class="alert alert-warning" role="alert" style="margin:0">'
-        f"<strong>No data for this segment.</strong> {labels.escape(text)}</div>"
+        f"<strong>No data for this segment.</strong> {labels.escape(text)}</div>",
+        "notice",
     )
 
 
@@ -186,18 +295,23 @@ def hour_weekday(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy().tolist(),
-            x=[f"{h:02d}:00" for h in range(24)],
+            # Numeric hours: plotly then picks as many ticks as fit (a label per category
+            # overlapped at 1024 px); the hover still names the exact hour.
+            x=list(range(24)),
             y=list(WEEKDAYS),
+            customdata=[[f"{h:02d}:00" for h in range(24)] for _ in range(7)],
             colorscale=styles.HEATMAP_SCALE,
             colorbar={"title": {"text": "calls"}, "thickness": 12},
-            hovertemplate="%{y} %{x} UTC: %{z:,} calls<extra></extra>",
+            hovertemplate="%{y} %{customdata} UTC: %{z:,} calls<extra></extra>",
             xgap=1,
             ygap=1,
         )
     )
     fig.update_layout(**styles.base_layout())
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="hour of day (UTC)", tickangle=0, dtick=2)
+    fig.update_xaxes(
+        title_text="hour of day (UTC)", tickangle=0, ticksuffix=":00", range=[-0.5, 23.5]
+    )
     return fig
 
 
@@ -265,29 +379,18 @@ def issue_breakdown(df: pd.DataFrame) -> go.Figure:
 
 
 def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
-    """Calls and key rates per region; only on the all-regions page (None elsewhere: no card)."""
+    """Key rates per region as horizontal bars, each region labelled with its calls; only on the
+    all-regions page (None elsewhere: no card). Horizontal, because region names are long
+    ("North America East") and ran into each other as x labels."""
     if seg.region is not None:
         return None
     if df.empty:
         return no_data_figure()
-    names = [labels.escape(r) for r in df["region"]]
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        column_widths=[0.35, 0.65],
-        subplot_titles=("Calls", "Rates"),
-        horizontal_spacing=0.12,
-    )
-    fig.add_bar(
-        x=names,
-        y=df["calls"],
-        name="Calls",
-        marker_color=styles.MUTED,
-        hovertemplate="%{x}: %{y:,} calls<extra></extra>",
-        showlegend=False,
-        row=1,
-        col=1,
-    )
+    names = [
+        f"{labels.escape(r)} ({int(c):,} calls)"
+        for r, c in zip(df["region"], df["calls"], strict=True)
+    ]
+    fig = go.Figure()
     for key, color in (
         ("resolution_rate", styles.RESOLUTION_COLORS["resolved"]),
         ("fcr", styles.PRIMARY),
@@ -295,23 +398,16 @@ def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
     ):
         label = labels.KPI_LABELS[key]
         fig.add_bar(
-            x=names,
-            y=[None if v is None or pd.isna(v) else 100 * v for v in df[key]],
+            y=names,
+            x=[None if v is None or pd.isna(v) else 100 * v for v in df[key]],
             name=label,
+            orientation="h",
             marker_color=color,
-            hovertemplate=f"%{{x}} – {label}: %{{y:.1f}}%<extra></extra>",
-            row=1,
-            col=2,
+            hovertemplate=f"%{{y}} – {label}: %{{x:.1f}}%<extra></extra>",
         )
-    fig.update_layout(
-        **styles.base_layout(
-            barmode="group",
-            margin={"l": 48, "r": 16, "t": 64, "b": 40},
-            legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "x": 0.4},
-        )
-    )
-    fig.update_yaxes(gridcolor=styles.GRID)
-    fig.update_yaxes(ticksuffix="%", rangemode="tozero", row=1, col=2)
+    fig.update_layout(**styles.base_layout(barmode="group", bargap=0.25))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(ticksuffix="%", rangemode="tozero", gridcolor=styles.GRID)
     return fig
 
 
@@ -355,6 +451,10 @@ def counts_bar(df: pd.DataFrame, category: str, value: str, names: Mapping[str, 
 # --------------------------------------------------------------------------------------------
 # Tables (itables: sortable and searchable in the browser, every cell escaped)
 # --------------------------------------------------------------------------------------------
+#: Digits shown per leaderboard column (the frame is rounded the same way).
+LEADERBOARD_DECIMALS: dict[str, int] = {"AHT (min)": 1, "CSAT": 2, "Resolution %": 1, "FCR %": 1}
+
+
 def leaderboard_frame(df: pd.DataFrame) -> pd.DataFrame:
     """The agent leaderboard as displayed: friendly headers, rounded numbers (still numeric so
     the browser sorts them as numbers)."""
@@ -376,23 +476,104 @@ def leaderboard_frame(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def show_table(df: pd.DataFrame, **options: Any) -> None:
-    """Display an interactive, offline table: DataTables' JavaScript is written into this same
-    output (a separate or hidden init cell would leave the table "Loading..." forever), and
-    ``allow_html=False`` makes itables escape every cell."""
-    from itables import init_notebook_mode, show
+#: DataTables' own markup, initialised by the script :func:`interactive_table` writes. Cells are
+#: JSON data rendered as text (``DataTable.render.text``), so a name like ``<img onerror>``
+#: shows as text; numbers keep their type so columns sort as numbers.
+_TABLE_SCRIPT = """
+  var spec = %(spec)s;
+  var lib = window.SupportTables;
+  if (!lib) return;
+  var DataTable = lib["default"];
+  var text = DataTable.render.text();
+  function number(decimals) {
+    var fmt = new Intl.NumberFormat("en-US", {minimumFractionDigits: decimals,
+                                              maximumFractionDigits: decimals});
+    return function (d, type) {
+      if (type === "display" || type === "filter") return d === null ? "\\u2013" : fmt.format(d);
+      return d === null ? -Infinity : d;
+    };
+  }
+  var columns = spec.columns.map(function (c) {
+    return {title: c.title, className: c.numeric ? "dt-right" : "dt-left",
+            render: c.numeric ? number(c.decimals) : text};
+  });
+  var options = {data: spec.rows, columns: columns, autoWidth: false, scrollX: true,
+                 order: [], paging: spec.paging, searching: spec.searching, info: spec.paging,
+                 pageLength: spec.pageLength, lengthMenu: spec.lengthMenu};
+  el._saTable = new DataTable(el.querySelector("table"), options);
+}, function (el) { if (el._saTable) el._saTable.columns.adjust(); });"""
 
-    init_notebook_mode(all_interactive=False, connected=False)
-    text_columns = [
-        i for i, dtype in enumerate(df.dtypes) if not pd.api.types.is_numeric_dtype(dtype)
-    ]
-    settings: dict[str, Any] = {
-        "allow_html": False,
-        "columnDefs": [{"className": "dt-left", "targets": text_columns}],
-        "classes": "display compact",
-        "pageLength": 15,
-        "lengthMenu": [15, 50, 100],
-        "showIndex": False,
+
+def _cell(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def interactive_table(
+    df: pd.DataFrame,
+    *,
+    decimals: Mapping[str, int] | None = None,
+    page_length: int = 15,
+    length_menu: tuple[int, ...] = (15, 50, 100),
+    paging: bool = True,
+    searching: bool = True,
+) -> Markup:
+    """A sortable, searchable table that needs no network: the rows travel as JSON in the page
+    and DataTables (one copy per site, see :mod:`website`) draws them, every text cell escaped.
+
+    ``decimals`` fixes the digits shown per numeric column (default 0 for integers, 2 for
+    floats). The length menu always holds the page length, so its menu never shows blank."""
+    decimals = dict(decimals or {})
+    columns = []
+    for name, dtype in df.dtypes.items():
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        default = 0 if pd.api.types.is_integer_dtype(dtype) else 2
+        columns.append(
+            {
+                "title": str(name),
+                "numeric": bool(numeric),
+                "decimals": int(decimals.get(str(name), default)),
+            }
+        )
+    rows = [[_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    menu = sorted(set(length_menu) | {page_length})
+    body = json.dumps({"columns": columns, "rows": rows}, ensure_ascii=False, allow_nan=False)
+    dom_id = _dom_id("sa-table", body)
+    spec = {
+        "columns": columns,
+        "rows": rows,
+        "paging": paging,
+        "searching": searching,
+        "pageLength": page_length,
+        "lengthMenu": menu,
     }
-    settings.update(options)
-    show(df, **settings)
+    script = _WHEN_SIZED % {"id": json.dumps(dom_id)} + _TABLE_SCRIPT % {
+        "spec": script_json(json.dumps(spec, ensure_ascii=False, allow_nan=False))
+    }
+    html = (
+        f'<div id="{dom_id}" class="sa-table-wrap" data-sa-needs="datatables">'
+        '<table class="display compact sa-table" style="width:100%"></table>'
+        f"</div>\n<script>{script}</script>"
+    )
+    return Markup(html, f"table: {len(df)} rows")
+
+
+def gaps_table(gaps: pd.DataFrame, data_range: tuple[Any, Any, int]) -> Markup:
+    """The runs of days without a single call (the daily chart draws them as gaps, not zeros),
+    or one line saying there are none."""
+    first, last, _rows = data_range
+    if gaps.empty:
+        span = f" from {first.isoformat()} to {last.isoformat()}" if first is not None else ""
+        return Markup(
+            f'<p class="sa-note">None: every day{labels.escape(span)} has calls.</p>',
+            "no gaps",
+        )
+    frame = pd.DataFrame(
+        {
+            "first day": [d.isoformat() for d in gaps["first_day"]],
+            "last day": [d.isoformat() for d in gaps["last_day"]],
+            "days": gaps["days"].astype("int64"),
+        }
+    )
+    return interactive_table(frame, page_length=10, searching=False)

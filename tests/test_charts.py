@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from support_analytics import charts, labels, metrics
@@ -21,27 +23,37 @@ def seg(metrics_parquet: Path) -> metrics.Segment:
     return metrics.segment(metrics_parquet)
 
 
-def test_value_box_holds_plain_strings_and_colours_by_direction(seg: metrics.Segment) -> None:
+def test_value_box_puts_the_change_on_its_own_line_and_colours_by_direction(
+    seg: metrics.Segment,
+) -> None:
     comparisons = metrics.kpi_comparison(seg)
-    aht = charts.value_box(comparisons["aht"])
-    assert set(aht) == {"icon", "color", "value"}
-    assert all(type(v) is str for v in aht.values())
-    assert aht["color"] == "danger"  # AHT went up: bad
-    assert aht["value"] == "12.4 min (▲ 5.8 min)"
-    assert charts.value_box(comparisons["escalation_rate"])["color"] == "success"
-    assert charts.value_box(comparisons["calls"])["color"] == "primary"
+    aht = charts.value_box(comparisons["aht"], "Average handle time", 28)
+    assert aht.color == "danger"  # AHT went up: bad
+    assert (aht.value, aht.change) == ("12.4 min", "▲ 5.8 min")
+    html = aht.html()
+    assert '<p class="sa-kpi-value">12.4 min</p>' in html
+    assert (
+        '<p class="sa-kpi-change" title="change against the previous 28 days">▲ 5.8 min</p>' in html
+    )
+    assert "bg-danger" in html and "bi-stopwatch" in html
+    assert charts.value_box(comparisons["escalation_rate"]).color == "success"
+    assert charts.value_box(comparisons["calls"]).color == "primary"
 
 
 def test_value_box_for_an_empty_segment(metrics_parquet: Path) -> None:
     comparisons = metrics.kpi_comparison(metrics.segment(metrics_parquet, region="Nowhere"))
     box = charts.value_box(comparisons["aht"])
-    assert box["value"] == labels.MISSING and box["color"] == "secondary"
-    assert charts.value_box(comparisons["calls"])["value"].startswith("0 ")
+    assert box.value == labels.MISSING and box.color == "secondary" and box.change is None
+    assert "sa-kpi-change" not in box.html()
+    calls = charts.value_box(comparisons["calls"])
+    assert calls.value == "0" and calls.change is not None
 
 
-def test_value_box_repr_parses_as_the_dict_quarto_expects(seg: metrics.Segment) -> None:
-    box = charts.value_box(metrics.kpi_comparison(seg)["resolution_rate"])
-    assert eval(repr(box)) == box  # Quarto reads the printed repr, so it must round-trip
+def test_value_box_is_stored_as_raw_html_in_markdown(seg: metrics.Segment) -> None:
+    box = charts.value_box(metrics.kpi_comparison(seg)["resolution_rate"], "<b>Rate</b>")
+    markdown = box._repr_markdown_()
+    assert markdown.startswith("```{=html}\n") and markdown.endswith("\n```\n")
+    assert "&lt;b&gt;Rate&lt;/b&gt;" in markdown and "<b>" not in markdown
 
 
 def test_no_data_notice_only_for_empty_segments(metrics_parquet: Path) -> None:
@@ -50,8 +62,49 @@ def test_no_data_notice_only_for_empty_segments(metrics_parquet: Path) -> None:
     empty = metrics.segment(metrics_parquet, region=XSS_REGION)
     notice = charts.no_data_notice(empty, metrics.kpi_comparison(empty))
     assert notice is not None
-    html = notice._repr_html_()
-    assert "No data for this segment" in html and XSS_REGION not in html
+    markdown = notice._repr_markdown_()
+    assert "No data for this segment" in markdown and XSS_REGION not in markdown
+
+
+def test_figures_are_markdown_without_text_html_or_plotly_js(seg: metrics.Segment) -> None:
+    # Any text/html output makes Quarto add require.js and jQuery from a CDN; plotly.js comes
+    # once per site (website.py), not inside each figure.
+    charts.use_notebook_renderer()
+    fig = charts.hour_weekday(metrics.hour_weekday(seg))
+    bundle = pio.renderers[charts.SITE_RENDERER].to_mimebundle(fig.to_plotly_json())
+    assert "text/html" not in bundle
+    markdown = bundle["text/markdown"]
+    assert 'data-sa-needs="plotly"' in markdown and "Plotly.newPlot" in markdown
+    assert len(markdown) < 50_000  # the figure's data only
+    assert bundle["application/vnd.plotly.v1+json"]["data"][0]["type"] == "heatmap"
+    assert charts.figure_markup(fig) == charts.figure_markup(fig)  # stable ids
+
+
+def test_script_json_cannot_close_its_script_tag() -> None:
+    text = charts.script_json({"name": "</script><script>alert(1)</script> & <!--"})
+    assert "</" not in text and "<!--" not in text and "&" not in text
+    assert json.loads(text) == {"name": "</script><script>alert(1)</script> & <!--"}
+
+
+def test_interactive_table_escapes_in_the_browser_and_keeps_numbers() -> None:
+    df = pd.DataFrame({"Agent": [XSS_AGENT, None], "Calls": [3, 4], "CSAT": [4.5, None]})
+    table = charts.interactive_table(df, decimals={"CSAT": 1}, page_length=10)
+    html = table.html
+    assert XSS_AGENT not in html  # inside the JSON, < and > are \u escapes
+    spec = json.loads(re.search(r"var spec = (\{.*\});", html).group(1))
+    assert spec["rows"] == [[XSS_AGENT, 3, 4.5], [None, 4, None]]
+    assert [c["numeric"] for c in spec["columns"]] == [False, True, True]
+    assert [c["decimals"] for c in spec["columns"]][1:] == [0, 1]
+    assert spec["pageLength"] in spec["lengthMenu"] and spec["lengthMenu"] == [10, 15, 50, 100]
+    assert "DataTable.render.text()" in html and 'data-sa-needs="datatables"' in html
+
+
+def test_gaps_table_lists_runs_or_says_none(metrics_parquet: Path) -> None:
+    gaps = metrics.data_gaps(metrics_parquet)
+    table = charts.gaps_table(gaps, metrics.data_range(metrics_parquet))
+    assert "2025-12-21" in table.html and "2025-12-25" in table.html
+    none = charts.gaps_table(gaps.iloc[0:0], (date(2026, 1, 1), date(2026, 1, 9), 10))
+    assert "None: every day from 2026-01-01 to 2026-01-09 has calls." in none.html
 
 
 @pytest.mark.parametrize(

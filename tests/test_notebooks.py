@@ -8,8 +8,9 @@ fall before the reporting period (the no-data page).
 
 from __future__ import annotations
 
-import ast
 import glob
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 import nbformat
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 from conftest import Built, report_inputs
 
 from support_analytics import charts, config, metrics, pipeline
@@ -45,11 +47,12 @@ def _code_cells(nb: Any) -> list[Any]:
 
 
 def _html_outputs(nb: Any) -> list[str]:
+    """The markup every output carries (raw HTML blocks inside text/markdown)."""
     return [
-        o["data"]["text/html"]
+        o["data"]["text/markdown"]
         for c in _code_cells(nb)
         for o in c.outputs
-        if o.output_type in ("display_data", "execute_result") and "text/html" in o["data"]
+        if o.output_type in ("display_data", "execute_result") and "text/markdown" in o["data"]
     ]
 
 
@@ -65,13 +68,29 @@ def _all_output_text(nb: Any) -> str:
 
 
 def _valueboxes(nb: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(title, {value, change, color}) of every value box a page shows."""
     boxes = []
-    for c in _code_cells(nb):
-        if "#| content: valuebox" in c.source:
-            title = re.search(r"#\| title: \"?([^\"\n]+)", c.source).group(1)
-            [out] = [o for o in c.outputs if o.output_type == "execute_result"]
-            boxes.append((title, ast.literal_eval(out["data"]["text/plain"])))
+    for markup in _html_outputs(nb):
+        soup = BeautifulSoup(markup, "html.parser")
+        for box in soup.select(".sa-valuebox"):
+            change = box.select_one(".sa-kpi-change")
+            color = next(c[3:] for c in box["class"] if c.startswith("bg-"))
+            boxes.append(
+                (
+                    box.select_one(".sa-box-title").get_text(),
+                    {
+                        "value": box.select_one(".sa-kpi-value").get_text(),
+                        "change": change.get_text() if change else None,
+                        "color": color,
+                    },
+                )
+            )
     return boxes
+
+
+def _table_spec(cell: Any) -> dict[str, Any]:
+    [markup] = [o["data"]["text/markdown"] for o in cell.outputs if "data" in o]
+    return json.loads(re.search(r"var spec = (\{.*\});", markup).group(1))
 
 
 def _chart_cells(nb: Any) -> list[Any]:
@@ -79,8 +98,7 @@ def _chart_cells(nb: Any) -> list[Any]:
         c
         for c in _code_cells(nb)
         if "#| title:" in c.source
-        and "valuebox" not in c.source
-        and "show_table" not in c.source
+        and "table(" not in c.source
         and "region_comparison" not in c.source
     ]
 
@@ -96,40 +114,51 @@ def test_no_cell_errored(built: Built) -> None:
             assert not [o for o in cell.outputs if o.output_type == "error"], (page, cell.source)
 
 
-def test_every_chart_cell_stores_a_plotly_figure_as_html(built: Built) -> None:
+def test_every_chart_cell_stores_a_plotly_figure_as_markup(built: Built) -> None:
     for page in PAGES:
         cells = _chart_cells(built.nb(page))
         assert cells, page
         for cell in cells:
-            html = [o["data"].get("text/html", "") for o in cell.outputs if "data" in o]
-            assert any("Plotly.newPlot" in h for h in html), (page, cell.source)
+            markup = [o["data"].get("text/markdown", "") for o in cell.outputs if "data" in o]
+            assert any("Plotly.newPlot" in m for m in markup), (page, cell.source)
 
 
-def test_plotly_js_is_embedded_once_per_page_and_nothing_draws_from_a_cdn(built: Built) -> None:
+def test_no_output_is_text_html_or_carries_a_library(built: Built) -> None:
+    # Any text/html output makes Quarto add require.js and jQuery from a CDN; plotly.js and
+    # DataTables come once per site (website.py), so every output stays small.
     for page in PAGES:
-        html = _html_outputs(built.nb(page))
-        bundles = [h for h in html if len(h) > 1_000_000 and "plotly.js" in h[:3000]]
-        assert len(bundles) == 1, page
-        for markup in html:
-            # plotly.js mentions CDN URLs as option defaults (maps); no script *loads* one
-            assert not re.search(r"<script[^>]*\ssrc=", markup), page
-            assert not re.search(r"""import\s*[^;]*["']https?://""", markup), page
+        for cell in _code_cells(built.nb(page)):
+            for output in cell.outputs:
+                data = output.get("data", {})
+                assert "text/html" not in data, (page, cell.source)
+                for markup in data.values():
+                    text = json.dumps(markup) if not isinstance(markup, str) else markup
+                    assert len(text) < 200_000, (page, cell.source)
+                    assert not re.search(r"<script[^>]*\ssrc=", text), page
 
 
-def test_itables_is_initialised_offline_in_the_table_cell(built: Built) -> None:
-    cell = next(c for c in _code_cells(built.nb("overview")) if "show_table" in c.source)
-    html = [o["data"]["text/html"] for o in cell.outputs if "data" in o]
-    assert len(html) >= 2  # the DataTables bundle and the table, in the same cell
-    assert any("injectModule" in h and len(h) > 100_000 for h in html)  # bundle, base64
+def test_tables_are_datatables_markup_with_json_rows(built: Built) -> None:
+    cell = next(c for c in _code_cells(built.nb("overview")) if "interactive_table" in c.source)
+    spec = _table_spec(cell)
+    assert [c["title"] for c in spec["columns"]][:3] == ["Agent", "Region", "Calls"]
+    assert XSS_AGENT in {row[0] for row in spec["rows"]}  # a name, drawn as text by the page
+    assert spec["pageLength"] in spec["lengthMenu"]
+    quality = built.nb("data-quality")
+    for cell in _code_cells(quality):
+        if "interactive_table" in cell.source:
+            spec = _table_spec(cell)
+            assert not spec["paging"] or spec["pageLength"] in spec["lengthMenu"], cell.source
 
 
-def test_value_boxes_are_dicts_of_plain_values(built: Built) -> None:
+def test_value_boxes_show_value_and_change_apart(built: Built) -> None:
     for page in PAGES:
         boxes = _valueboxes(built.nb(page))
         assert len(boxes) >= 5, page
         for title, box in boxes:
-            assert set(box) == {"icon", "color", "value"}, (page, title)
-            assert all(type(v) in (str, int, float) for v in box.values()), (page, title)
+            assert "(" not in box["value"] and "▲" not in box["value"], (page, title)
+            assert box["color"] in {"primary", "success", "danger", "secondary", "warning"}
+    overview = dict(_valueboxes(built.nb("overview")))
+    assert overview["Calls"]["change"].startswith(("▲", "▼", "="))
 
 
 def _number(value: str) -> float:
@@ -161,12 +190,14 @@ def test_region_without_calls_shows_the_no_data_state(built: Built) -> None:
     text = _all_output_text(nb)
     assert "No data for this segment" in text
     boxes = dict(_valueboxes(nb))
-    assert boxes["Calls"]["value"].startswith("0 ")
+    assert boxes["Calls"]["value"] == "0"
     assert boxes["Average handle time"]["value"] == "–"
     for cell in _chart_cells(nb):
         if "daily_volume" not in cell.source:  # the history still has the earlier calls
-            html = "".join(o["data"].get("text/html", "") for o in cell.outputs if "data" in o)
-            assert "No calls for this segment" in html, cell.source
+            markup = "".join(
+                o["data"].get("text/markdown", "") for o in cell.outputs if "data" in o
+            )
+            assert "No calls for this segment" in markup, cell.source
 
 
 def test_pages_with_data_show_no_notice(built: Built) -> None:
@@ -198,8 +229,8 @@ def test_printed_text_only_in_cells_hidden_from_the_site(built: Built) -> None:
             if any(o.output_type == "stream" for o in cell.outputs):
                 assert "#| output: false" in cell.source, (page, cell.source)
     overview = "\n".join(_html_outputs(built.nb("overview")))
-    assert "&lt;img src=x onerror=alert(1)&gt;" in overview  # the leaderboard, as text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in overview  # the region comparison
+    # the region comparison: escaped for Plotly, then \u-escaped inside the script
+    assert "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in overview
 
 
 def test_no_customer_id_is_ever_shown(built: Built) -> None:
@@ -242,12 +273,16 @@ def test_rerun_with_nothing_changed_executes_nothing(built: Built) -> None:
 
 
 def test_cli_report_says_unchanged_and_fails_in_one_line_without_quarto(built: Built) -> None:
-    if shutil.which("quarto"):
-        pytest.skip("quarto is installed: the missing-quarto path cannot be exercised")
+    # PATH without any folder that holds a quarto, so the missing-quarto path runs here too
+    path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
+    path = [d for d in path if not (Path(d) / "quarto").exists()]
+    if (Path(sys.executable).parent / "quarto").exists():
+        pytest.skip("quarto is installed in this environment: it cannot be hidden from PATH")
     args = [sys.executable, "-m", "support_analytics", "report", "--root", str(built.root)]
-    for flag, path in report_inputs(built.root).items():
-        args += [f"--{flag}", str(path)]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    for flag, p in report_inputs(built.root).items():
+        args += [f"--{flag}", str(p)]
+    env = {**os.environ, "PATH": os.pathsep.join(path)}
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 2
     assert "unchanged" in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
