@@ -26,11 +26,12 @@ from support_analytics.metrics import WEEKDAYS, KpiComparison, Period, Segment
 #: require.js and jQuery from a CDN to the page. plotly.js itself is not in the output: the
 #: markup asks for it (``data-sa-needs``) and :mod:`website` loads one copy per site.
 SITE_RENDERER = "support_analytics_site"
-#: Plotly's configuration on every page: fits its card, no logo, keeps the PNG download.
+#: Plotly's configuration on every page.
 PLOTLY_CONFIG: dict[str, Any] = {
     "responsive": True,
-    "displaylogo": False,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    # No mode bar: it covered the legends of small cards. Zoom by dragging, reset with a
+    # double click, as in any plotly chart.
+    "displayModeBar": False,
 }
 
 
@@ -320,30 +321,49 @@ def _bin_label(start: float, end: float | None) -> str:
 
 
 def duration_distribution(df: pd.DataFrame) -> go.Figure:
-    """Stacked bars of calls per duration bin, one colour per issue type."""
+    """Stacked bars of calls per duration bin, one colour per issue type.
+
+    The x axis is numeric (minutes), ticks every other bin, so its labels fit down to a phone's
+    width; a label per bin ("8–10", "10–12", ...) overlapped below 1,400 px. The hover names
+    the exact bin, and the open last bin is ticked "40+"."""
     if df.empty or int(df["calls"].sum()) == 0:
         return no_data_figure()
-    order = (
-        df.drop_duplicates("bin_start")
-        .sort_values("bin_start")
-        .apply(lambda r: _bin_label(r["bin_start"], r["bin_end"]), axis=1)
-        .tolist()
-    )
+    closed = df.dropna(subset=["bin_end"])
+    width = float((closed["bin_end"] - closed["bin_start"]).min()) if len(closed) else 2.0
+    starts = sorted(df["bin_start"].unique())
+    last_open = df.loc[df["bin_end"].isna(), "bin_start"]
     fig = go.Figure()
     totals = df.groupby("issue_type")["calls"].sum().sort_values(ascending=False)
     for i, issue in enumerate(totals.index):
         part = df[df["issue_type"] == issue]
         name = labels.escape(labels.humanize(issue))
         fig.add_bar(
-            x=[_bin_label(a, b) for a, b in zip(part["bin_start"], part["bin_end"], strict=True)],
+            x=part["bin_start"].astype(float).tolist(),
             y=part["calls"],
+            width=width,
+            offset=0,
+            customdata=[
+                _bin_label(a, b) for a, b in zip(part["bin_start"], part["bin_end"], strict=True)
+            ],
             name=name,
             marker_color=styles.CATEGORICAL[i % len(styles.CATEGORICAL)],
-            hovertemplate=f"{name}<br>%{{x}} min: %{{y:,}} calls<extra></extra>",
+            hovertemplate=f"{name}<br>%{{customdata}} min: %{{y:,}} calls<extra></extra>",
         )
+    step = 2 * width
+    top = float(max(starts))
+    ticks = [float(step * k) for k in range(int(top // step) + 1)]
+    if len(last_open) and float(last_open.iloc[0]) not in ticks:
+        ticks.append(float(last_open.iloc[0]))
+    text = [
+        f"{v:g}+" if len(last_open) and v == float(last_open.iloc[0]) else f"{v:g}" for v in ticks
+    ]
     fig.update_layout(**styles.base_layout(barmode="stack", bargap=0.05))
     fig.update_xaxes(
-        title_text="call duration (minutes)", categoryorder="array", categoryarray=order
+        title_text="call duration (minutes)",
+        tickvals=ticks,
+        ticktext=text,
+        tickangle=0,
+        range=[float(min(starts)), float(max(starts)) + width],
     )
     fig.update_yaxes(title_text="calls", gridcolor=styles.GRID)
     return fig
@@ -387,7 +407,7 @@ def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
     if df.empty:
         return no_data_figure()
     names = [
-        f"{labels.escape(r)} ({int(c):,} calls)"
+        f"{labels.escape(r)}<br>{int(c):,} calls"
         for r, c in zip(df["region"], df["calls"], strict=True)
     ]
     fig = go.Figure()
@@ -407,7 +427,7 @@ def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
         )
     fig.update_layout(**styles.base_layout(barmode="group", bargap=0.25))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(ticksuffix="%", rangemode="tozero", gridcolor=styles.GRID)
+    fig.update_xaxes(ticksuffix="%", rangemode="tozero", gridcolor=styles.GRID, nticks=5)
     return fig
 
 

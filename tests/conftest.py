@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from support_analytics import pipeline
+from support_analytics import config, pipeline
 from support_analytics.etl import run_etl
 
 REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
@@ -51,7 +52,6 @@ def spark():
 
 # --- the report, built once per session (papermill kernels are slow to start) ---------------
 REPO = Path(__file__).resolve().parents[1]
-SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd")
 
 
 class Built:
@@ -82,11 +82,23 @@ def report_inputs(root: Path) -> dict[str, Path]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """Every page executed once; test_notebooks and test_browser_xss read it."""
     root = tmp_path_factory.mktemp("site")
-    for name in SITE_FILES:
+    for name in config.SITE_FILES:
         shutil.copy(REPO / name, root / name)
     inputs = report_inputs(root)
     result = pipeline.build_report(root, **inputs, render=False, progress=False)
     return Built(root, result, inputs["output"])
+
+
+@pytest.fixture(scope="session")
+def site(built: Built) -> Path:
+    """The fixture report rendered by the real Quarto into built.root/_site, once."""
+    if shutil.which("quarto") is None:
+        pytest.skip(
+            "quarto is not on PATH: install it from quarto.org (.ci/run puts the Quarto kit "
+            "from ../shared/tools/quarto on PATH where it exists)"
+        )
+    pipeline.render_site(built.root, sys.stderr)
+    return built.root / "_site"
 
 
 # --- a real S3 API on loopback (moto), for the s3:// tests -----------------------------------

@@ -164,7 +164,9 @@ def test_duration_bins_are_labelled_with_an_open_last_bin() -> None:
         }
     )
     fig = charts.duration_distribution(df)
-    assert list(fig.data[0].x) == ["0–2", "40+"]
+    assert list(fig.data[0].customdata) == ["0–2", "40+"]  # what the hover names
+    assert list(fig.data[0].x) == [0.0, 40.0] and fig.data[0].width == 2.0
+    assert fig.layout.xaxis.ticktext[-1] == "40+"
 
 
 def test_leaderboard_frame_has_friendly_headers_and_no_customer_ids(seg: metrics.Segment) -> None:
