@@ -8,6 +8,7 @@ as text. Every builder returns a friendly "no data" figure instead of an empty o
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,9 +48,14 @@ def _raw_html(markup: str) -> str:
     return "```{=html}\n" + markup + "\n```\n"
 
 
+_ids = itertools.count(1)
+
+
 def _dom_id(prefix: str, payload: str) -> str:
-    """A stable element id (same figure, same id), so re-executed notebooks do not differ."""
-    return f"{prefix}-{hashlib.sha256(payload.encode('utf-8')).hexdigest()[:12]}"
+    """An element id that is stable when a notebook is re-executed (content hash plus the
+    output's sequence number in this kernel), and unique on the page even when two outputs are
+    the same (three identical "no data" charts shared one id, and two were never drawn)."""
+    return f"{prefix}-{hashlib.sha256(payload.encode('utf-8')).hexdigest()[:10]}-{next(_ids)}"
 
 
 #: Draws an element once it has a size, and tells it when the size changes. Dashboard cards

@@ -297,7 +297,9 @@ def test_quarto_config_targets_and_navbar_links_exist(built: Built) -> None:
     assert config.SITE_META_NAME in project["metadata-files"]
     meta = yaml.safe_load((built.root / config.SITE_META_NAME).read_text())
     navbar = project["website"]["navbar"]
-    entries = navbar["left"] + meta["website"]["navbar"]["left"] + navbar["right"]
+    [regions_menu] = meta["website"]["navbar"]["left"]
+    assert regions_menu["text"] == "Regions"
+    entries = navbar["left"] + regions_menu["menu"] + navbar["right"]
     texts = [e["text"] for e in entries]
     assert texts[0] == "Overview" and texts[-2:] == ["Data quality", "About"]
     for entry in entries:

@@ -53,7 +53,7 @@ def test_front_matter_title_is_escaped_yaml(tmp_path: Path) -> None:
     assert front["format"] == "dashboard"
 
 
-def test_site_meta_lists_one_escaped_navbar_entry_per_region(tmp_path: Path) -> None:
+def test_site_meta_lists_one_escaped_menu_entry_per_region(tmp_path: Path) -> None:
     jobs = [
         pipeline.NotebookJob("overview", Path("d.ipynb"), {}, "Overview"),
         pipeline.NotebookJob("region-x", Path("d.ipynb"), {}, "<b>X</b>"),
@@ -61,8 +61,15 @@ def test_site_meta_lists_one_escaped_navbar_entry_per_region(tmp_path: Path) -> 
     pipeline.write_site_meta(tmp_path / "site_meta.yml", jobs, tmp_path / "reports")
     meta = yaml.safe_load((tmp_path / "site_meta.yml").read_text())
     assert meta["website"]["navbar"]["left"] == [
-        {"text": "&lt;b&gt;X&lt;/b&gt;", "href": "reports/region-x.ipynb"}
+        {
+            "text": "Regions",
+            "menu": [{"text": "&lt;b&gt;X&lt;/b&gt;", "href": "reports/region-x.ipynb"}],
+        }
     ]
+    pipeline.write_site_meta(tmp_path / "site_meta.yml", jobs[:1], tmp_path / "reports")
+    assert yaml.safe_load((tmp_path / "site_meta.yml").read_text())["website"]["navbar"] == {
+        "left": []
+    }
 
 
 def _inputs(tmp_path: Path) -> dict[str, Path]:

@@ -46,6 +46,7 @@ CANARY = """<!DOCTYPE html><html><head>
 <div class="sa-valuebox" style="width:90px;overflow:hidden;white-space:nowrap">
   <p class="sa-kpi-value">1,234,567,890 calls</p></div>
 <div id="legend" class="sa-plot" style="height:300px"></div>
+<div id="legend2" class="sa-plot" style="height:300px"></div>
 <div id="ticks" class="sa-plot" style="height:300px"></div>
 <div class="card-body"><div style="height:100px"></div>
   <div id="t" class="sa-table-wrap"><table></table></div></div>
@@ -55,6 +56,10 @@ Plotly.newPlot("legend", [
   {y: [1, 2], name: "a long legend entry"}, {y: [2, 1], name: "another long entry"}],
   {title: {text: "A title"}, margin: {t: 40},
    legend: {orientation: "h", entrywidth: 10, font: {size: 40}, x: 0, y: 1.05}});
+Plotly.newPlot("legend2", [{y: [1, 2], name: "wide legend entry"}, {y: [2, 1], name: "b"}],
+  {title: {text: "A title"}, showlegend: true, margin: {t: 60},
+   legend: {orientation: "h", font: {size: 30}, x: 0, y: 1.3, yanchor: "top"}},
+  {displayModeBar: true});
 var cats = []; for (var i = 0; i < 30; i++) cats.push("category number " + i);
 Plotly.newPlot("ticks", [{x: cats, y: cats.map(function (_, i) { return i; }), type: "bar"}],
   {xaxis: {tickangle: 0}});
@@ -79,8 +84,8 @@ def test_every_check_fails_on_a_canary_page(site: Path, chromium) -> None:
     assert "chart not drawn: #undrawn" in problems
     assert "clipped or overflowing: p.sa-kpi-value" in problems
     assert "legend entries overlap in #legend" in problems
-    assert "legend overlaps the mode bar in #legend" in problems
-    assert "legend overlaps a title in #legend" in problems
+    assert "legend overlaps the mode bar in #legend2" in problems
+    assert "legend overlaps a title in #legend2" in problems
     assert "legend overlaps the plot area in #legend" in problems
     assert "tick labels overlap in #ticks" in problems
     assert re.search(r"gap of 1\d\d px above a table", problems)
