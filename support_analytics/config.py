@@ -48,6 +48,8 @@ SITE_META_NAME = "site_meta.yml"
 #: The files of the project root that make up the site besides the executed notebooks.
 SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd", "theme.scss", "_postrender.py")
 REPORT_STATE_NAME = ".report-state.json"
+#: Inside the site folder: what the site was last rendered from (skip an unchanged render).
+RENDER_STATE_NAME = ".render-state.json"
 REPORT_KERNEL = os.environ.get("SUPPORT_ANALYTICS_KERNEL", "python3")
 REPORT_JOBS = int(os.environ.get("SUPPORT_ANALYTICS_REPORT_JOBS", min(2, os.cpu_count() or 1)))
 REPORT_CELL_TIMEOUT = 600

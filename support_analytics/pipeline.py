@@ -186,11 +186,7 @@ def absolute_path(path: Path | str) -> Path | str:
 
 
 def _read_state(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    return {str(k): str(v) for k, v in _read_json(path).items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,23 +292,93 @@ def write_site_meta(path: Path, jobs: Sequence[NotebookJob], reports_dir: Path) 
     atomic_write_bytes(path, (header + body).encode("utf-8"))
 
 
-def render_site(root: Path, out: TextIO) -> float:
-    """``quarto render`` in the project root; QuartoMissingError when it is not installed."""
-    quarto = shutil.which("quarto")
+def find_quarto() -> str | None:
+    """``quarto`` on PATH, else the one the ``site`` extra (quarto-cli) puts beside this
+    environment's Python (``make report`` runs ``.venv/bin/support-analytics`` without
+    activating the environment, so that folder is not on PATH)."""
+    found = shutil.which("quarto")
+    if found is None:
+        beside = Path(sys.executable).parent / "quarto"
+        found = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+    return found
+
+
+def render_site(root: Path, out: TextIO, pages: Sequence[str] | None = None) -> float:
+    """``quarto render`` in the project root (only ``pages``, reports/<name>.ipynb, when given),
+    then the site's offline fixes; QuartoMissingError when Quarto is not installed."""
+    from support_analytics import website
+
+    quarto = find_quarto()
     if quarto is None:
         raise QuartoMissingError(
-            f"notebooks are in {root / 'reports'}, but the site was not rendered: quarto is "
-            f"not on PATH; install it with {config.QUARTO_INSTALL_HINT} and rerun"
+            f"notebooks are in {root / config.REPORTS_DIR.name}, but the site was not rendered: "
+            f"quarto is not on PATH; install it with {config.QUARTO_INSTALL_HINT} and rerun"
         )
     started = time.perf_counter()
     # Quarto runs the site's post-render hook with its Python: this environment's, which has
     # support_analytics, unless the user chose another.
     env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable)}
-    proc = subprocess.run([quarto, "render"], cwd=root, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise SupportAnalyticsError(f"quarto render failed (exit {proc.returncode}):\n{tail}")
+    targets = [[]] if pages is None else [[f"{config.REPORTS_DIR.name}/{p}.ipynb"] for p in pages]
+    for target in targets:
+        proc = subprocess.run(
+            [quarto, "render", *target], cwd=root, capture_output=True, text=True, env=env
+        )
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+            raise SupportAnalyticsError(f"quarto render failed (exit {proc.returncode}):\n{tail}")
+    # Quarto runs the hook on full renders; a page rendered alone is fixed here (idempotent).
+    website.post_render(root / config.SITE_DIR.name)
     return time.perf_counter() - started
+
+
+def site_fingerprint(root: Path) -> dict[str, Any]:
+    """What the rendered site depends on: the site's own files (config, pages, theme, the
+    generated navbar) and each executed notebook, by content."""
+    site_files = hashlib.sha256()
+    for name in (*config.SITE_FILES, config.SITE_META_NAME):
+        path = root / name
+        site_files.update(name.encode("utf-8") + b"\0")
+        site_files.update(path.read_bytes() if path.is_file() else b"<missing>")
+        site_files.update(b"\0")
+    reports = root / config.REPORTS_DIR.name
+    pages = {nb.stem: _file_hash(nb) for nb in sorted(reports.glob("*.ipynb"))}
+    return {"site_files": site_files.hexdigest()[:16], "pages": pages, "tool": __version__}
+
+
+def plan_render(root: Path, force: bool = False) -> list[str] | None:
+    """Which pages to render: [] when the site is up to date, a list of page names when only
+    those notebooks changed, None for the whole site (first render, a site file or the navbar
+    changed, pages came or went, an output is missing, or ``force``)."""
+    site = root / config.SITE_DIR.name
+    now = site_fingerprint(root)
+    before = _read_json(site / config.RENDER_STATE_NAME)
+    outputs = [site / "index.html"] + [
+        site / config.REPORTS_DIR.name / f"{name}.html" for name in now["pages"]
+    ]
+    if force or not all(p.exists() for p in outputs):
+        return None
+    if before.get("site_files") != now["site_files"] or before.get("tool") != now["tool"]:
+        return None
+    old_pages = before.get("pages")
+    if not isinstance(old_pages, dict) or set(old_pages) != set(now["pages"]):
+        return None
+    changed = [name for name, key in now["pages"].items() if old_pages[name] != key]
+    # rendering pages one by one costs Quarto's start-up each time: past half, render all
+    return None if 2 * len(changed) > len(now["pages"]) else changed
+
+
+def record_render(root: Path) -> None:
+    """Remember what the site was rendered from, for :func:`plan_render`."""
+    state = json.dumps(site_fingerprint(root), indent=2, sort_keys=True).encode("utf-8")
+    atomic_write_bytes(root / config.SITE_DIR.name / config.RENDER_STATE_NAME, state)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,7 +486,14 @@ def build_report(
     if not todo:
         say("report: nothing changed; every notebook is up to date")
     if render:
-        seconds = render_site(root, stream)
-        result.site_rendered = True
-        say(f"site: rendered {root / '_site'} in {seconds:.1f}s")
+        site = root / config.SITE_DIR.name
+        pages = plan_render(root, force)
+        if pages == []:
+            say(f"site: {site} is up to date (no page or site file changed), not rendered")
+        else:
+            seconds = render_site(root, stream, pages)
+            record_render(root)
+            result.site_rendered = True
+            what = "the whole site" if pages is None else f"page(s) {', '.join(pages)}"
+            say(f"site: rendered {what} into {site} in {seconds:.1f}s")
     return result

@@ -208,3 +208,51 @@ def test_relative_input_paths_reach_the_notebooks_as_absolute_paths(
         for key, value in params.items():
             if key.endswith("_path"):
                 assert Path(str(value)).is_absolute(), (key, value)
+
+
+def _fake_site(root: Path, pages: list[str]) -> None:
+    for name in config.SITE_FILES:
+        (root / name).write_text(f"{name}\n")
+    (root / config.SITE_META_NAME).write_text("website: {}\n")
+    site = root / config.SITE_DIR.name
+    (site / config.REPORTS_DIR.name).mkdir(parents=True)
+    (site / "index.html").write_text("<html></html>")
+    (root / config.REPORTS_DIR.name).mkdir(exist_ok=True)
+    for name in pages:
+        (root / config.REPORTS_DIR.name / f"{name}.ipynb").write_text(f'{{"page": "{name}"}}')
+        (site / config.REPORTS_DIR.name / f"{name}.html").write_text("<html></html>")
+
+
+def test_render_plan_skips_an_unchanged_site_and_renders_only_changed_pages(
+    tmp_path: Path,
+) -> None:
+    pages = ["overview", "data-quality", "region-a", "region-b"]
+    _fake_site(tmp_path, pages)
+    assert pipeline.plan_render(tmp_path) is None  # never rendered: the whole site
+    pipeline.record_render(tmp_path)
+    assert pipeline.plan_render(tmp_path) == []
+    assert pipeline.plan_render(tmp_path, force=True) is None
+    (tmp_path / "reports" / "region-a.ipynb").write_text('{"page": "region-a", "new": 1}')
+    assert pipeline.plan_render(tmp_path) == ["region-a"]
+    for name in ("overview", "data-quality"):  # more than half changed: one full render
+        (tmp_path / "reports" / f"{name}.ipynb").write_text("{}")
+    assert pipeline.plan_render(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda root: (root / "theme.scss").write_text("changed"),
+        lambda root: (root / config.SITE_META_NAME).write_text("website: {navbar: {}}"),
+        lambda root: (root / "reports" / "region-c.ipynb").write_text("{}"),
+        lambda root: (root / "_site" / "reports" / "region-b.html").unlink(),
+    ],
+    ids=["site file", "navbar", "new page", "missing output"],
+)
+def test_render_plan_renders_everything_when_the_site_itself_changed(
+    tmp_path: Path, change
+) -> None:
+    _fake_site(tmp_path, ["overview", "region-a", "region-b"])
+    pipeline.record_render(tmp_path)
+    change(tmp_path)
+    assert pipeline.plan_render(tmp_path) is None
