@@ -20,8 +20,20 @@ setup: $(STAMP) ## create .venv and install the project with its dev tools
 data: $(STAMP) ## clean data/sample_calls.json into data/cleaned_calls.parquet
 	$(BIN)/support-analytics etl
 
+# Where quarto is missing, try the `site` extra (PyPI quarto-cli) once; if that cannot install
+# either, `report` still builds the notebooks and its last line says what to do (exit 2).
+QUARTO_TRY := $(VENV)/.quarto-cli-tried
+
 report: $(STAMP) ## build everything: ETL, executed notebooks in reports/, then the site in _site/
+	@if ! command -v quarto >/dev/null 2>&1 && [ ! -x $(BIN)/quarto ] && [ ! -f $(QUARTO_TRY) ]; then \
+	  echo "make: quarto not found; installing the site extra (quarto-cli) into $(VENV)"; \
+	  $(BIN)/pip install --quiet -e ".[site]" > $(QUARTO_TRY) 2>&1 \
+	    || echo "make: quarto-cli did not install (details: $(QUARTO_TRY)); building the notebooks only"; \
+	fi
 	$(BIN)/support-analytics report
+
+screenshots: $(STAMP) ## PNGs of the overview and data-quality pages into docs/ (needs chromium)
+	$(BIN)/python docs/screenshots.py
 
 test: $(STAMP) ## lint and run the whole test suite
 	$(BIN)/ruff check .
@@ -35,4 +47,4 @@ clean: ## remove generated data, reports and the site (keeps the committed sampl
 	rm -rf _site .quarto site_meta.yml reports/failed reports/.report-state.json data/cleaned_calls.parquet data/manifest.json data/rejected_calls.jsonl
 	find reports -name '*.ipynb' -delete
 
-.PHONY: help setup data report test bench clean
+.PHONY: help setup data report screenshots test bench clean

@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
-import site_browser as sb
 from test_notebooks import XSS_AGENT, XSS_REGION
 
+from support_analytics import browser as sb
 from support_analytics import website
 
 pytestmark = [

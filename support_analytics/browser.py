@@ -1,8 +1,9 @@
-"""Headless Chromium over the rendered site, for the browser tests.
+"""Headless Chromium over the rendered site: the browser tests, ``make screenshots`` and the
+page benchmarks look at the site through this module, the way a user opens it.
 
-Debian's ``chromium`` driven by Playwright (its own browser download does not work everywhere;
-``executable_path`` points at the system one). Every page is opened from ``file://`` as a user
-opens ``_site/index.html``; :func:`inspect` loads one page at one window size and returns what a
+Debian's ``chromium`` driven by Playwright (a development dependency; its own browser download
+does not work everywhere, so ``executable_path`` points at the system one). Every page is
+opened from ``file://`` as a user opens ``_site/index.html``; :func:`inspect` loads one page at one window size and returns what a
 user would notice: console errors, requests that leave the machine, undrawn charts, clipped or
 overflowing text, overlapping legends and tick labels, gaps above tables, blank DataTables menus.
 """
@@ -199,6 +200,15 @@ def open_page(b: Any, url: str, size: str, report: PageReport | None = None) -> 
         page.wait_for_function(SETTLED_JS, timeout=15_000)
     page.wait_for_timeout(300)  # plotly's resize after the card settles
     return page
+
+
+def screenshot(b: Any, path: Path, size: str, out: Path) -> None:
+    """A full-page PNG of ``path`` at ``size``, once its charts and tables are drawn."""
+    page = open_page(b, path.as_uri(), size)
+    try:
+        page.screenshot(path=str(out), full_page=True)
+    finally:
+        page.context.close()
 
 
 def inspect(b: Any, path: Path, size: str) -> PageReport:
