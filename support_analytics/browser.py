@@ -3,9 +3,10 @@ page benchmarks look at the site through this module, the way a user opens it.
 
 Debian's ``chromium`` driven by Playwright (a development dependency; its own browser download
 does not work everywhere, so ``executable_path`` points at the system one). Every page is
-opened from ``file://`` as a user opens ``_site/index.html``; :func:`inspect` loads one page at one window size and returns what a
-user would notice: console errors, requests that leave the machine, undrawn charts, clipped or
-overflowing text, overlapping legends and tick labels, gaps above tables, blank DataTables menus.
+opened from ``file://`` as a user opens ``_site/index.html``; :func:`inspect` loads one page at
+one window size and returns what a user would notice: console errors, requests that leave the
+machine, undrawn charts, clipped or overflowing text, overlapping legends and tick labels, gaps
+above tables, blank DataTables menus.
 """
 
 from __future__ import annotations
