@@ -19,6 +19,7 @@ Quarto runs :func:`post_render` after every render (``_quarto.yml``: ``post-rend
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -257,6 +258,36 @@ def fix_page(page: Path, site_dir: Path) -> set[str]:
     return needs
 
 
+def _dedupe_libs(site_dir: Path, pages: list[Path]) -> None:
+    """Point pages at one copy of files that are byte-identical in the same folder (Quarto
+    writes its dark-mode stylesheet even for a light-only theme: 0.5 MB, the same bytes)."""
+    groups: dict[tuple[Path, int, str], list[Path]] = {}
+    for path in sorted((site_dir / "site_libs").rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            groups.setdefault((path.parent, path.stat().st_size, digest), []).append(path)
+    renames = {}
+    for files in groups.values():
+        keep, *copies = sorted(files, key=lambda p: (len(p.name), p.name))
+        for copy in copies:
+            renames[copy] = keep
+    if not renames:
+        return
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        new = text
+        for copy, keep in renames.items():
+            old_href = os.path.relpath(copy, page.parent).replace(os.sep, "/")
+            new_href = os.path.relpath(keep, page.parent).replace(os.sep, "/")
+            new = new.replace(f'"{old_href}"', f'"{new_href}"')
+        if new != text:
+            _write(page, new.encode("utf-8"))
+    texts = [p.read_text(encoding="utf-8") for p in pages]
+    for copy in renames:
+        if not any(copy.name in t for t in texts):
+            copy.unlink()
+
+
 def remote_references(site_dir: Path) -> list[str]:
     """Every script, stylesheet, image or frame a page would fetch from the network."""
     found = []
@@ -276,11 +307,16 @@ def post_render(site_dir: Path) -> None:
         needs |= fix_page(page, site_dir)
     names = [name for lib in sorted(needs) for name in LIBRARIES[lib]]
     write_libraries(site_dir / "site_libs" / LIBS_DIR_NAME, names)
+    _dedupe_libs(site_dir, pages)
     texts = [p.read_text(encoding="utf-8") for p in pages]
-    for name in PRUNABLE:
-        for path in (site_dir / "site_libs").rglob(name):
-            if not any(name in t for t in texts):
-                path.unlink()
+    converted = [
+        c.with_name(c.name[: -len(CLASSIC_SUFFIX)] + ".js")
+        for c in (site_dir / "site_libs").rglob("*" + CLASSIC_SUFFIX)
+    ]
+    unused = [p for name in PRUNABLE for p in (site_dir / "site_libs").rglob(name)]
+    for path in [*unused, *converted]:
+        if path.exists() and not any(path.name in t for t in texts):
+            path.unlink()
     remote = remote_references(site_dir)
     if remote:
         listed = "; ".join(remote[:5])
