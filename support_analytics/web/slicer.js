@@ -115,13 +115,16 @@
   // Decoding
   // ------------------------------------------------------------------------------------------
   function base64Bytes(text) {
+    if (typeof Buffer === 'function' && typeof Buffer.from === 'function') {
+      return new Uint8Array(Buffer.from(text, 'base64')); // node: much faster than atob
+    }
     if (typeof atob === 'function') {
       var bin = atob(text);
       var out = new Uint8Array(bin.length);
       for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
       return out;
     }
-    return new Uint8Array(Buffer.from(text, 'base64'));
+    throw new Error('no base64 decoder (atob) in this environment');
   }
 
   function gunzip(bytes) {
