@@ -341,6 +341,12 @@ def test_empty_dataset_gives_an_empty_payload(tmp_path: Path) -> None:
     payload = slices.build_slice_data(path)
     assert payload["calls"] == 0 and payload["first_day"] is None and payload["regions"] == []
     assert payload["default_end"] == date.today().isoformat()
+    if NODE is not None:
+        today = date.today().isoformat()
+        got = run_node(payload, [{"regions": None, "issues": None, "from": today, "to": today}])
+        result = got["results"][0]["result"]
+        assert result["empty"] and result["leaderboard"] == [] and result["daily"]["dates"] == []
+        assert got["presets"][1]["to"] == today  # presets end today, as metrics.segment does
 
 
 def test_slice_json_cannot_close_a_script_element(site_parquet: Path) -> None:
