@@ -115,6 +115,7 @@
   // Decoding
   // ------------------------------------------------------------------------------------------
   function base64Bytes(text) {
+    if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
     if (typeof Buffer === 'function' && typeof Buffer.from === 'function') {
       return new Uint8Array(Buffer.from(text, 'base64')); // node: much faster than atob
     }
