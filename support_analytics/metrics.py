@@ -67,6 +67,12 @@ KPI_DIRECTIONS: dict[str, bool | None] = {
     "escalation_rate": False,
 }
 KPI_KEYS: tuple[str, ...] = tuple(KPI_DIRECTIONS)
+#: Unknown agents (ids missing from agents.csv: no name, no region) listed one by one in the
+#: leaderboard, busiest over the whole history first; the rest share one row named
+#: OTHER_UNKNOWN_AGENTS, so a feed full of garbage agent ids cannot flood the page. Every KPI
+#: still counts all their calls.
+LEADERBOARD_UNKNOWN_AGENTS = 100
+OTHER_UNKNOWN_AGENTS = "Other unknown agents"
 _FLAGS_VERSION = 1  # bump when _flagged_sql changes, so old caches are not reused
 #: Where the repeat-flag cache of an s3:// dataset goes (it cannot sit beside the data).
 REMOTE_CACHE_DIR_NAME = "support-analytics-cache"
@@ -675,11 +681,40 @@ def region_comparison(seg: Segment) -> pd.DataFrame:
 
 def agent_leaderboard(seg: Segment) -> pd.DataFrame:
     """Per agent in the segment and period: calls, AHT, CSAT, resolution rate, FCR,
-    escalations (and escalation rate), busiest first. Never any customer id."""
-    df = _grouped_kpis(seg, [s.AGENT_ID, s.AGENT_NAME, s.REGION], seg.where())
-    return df.rename(
+    escalations (and escalation rate), busiest first. Never any customer id. Unknown agents
+    beyond the busiest ``LEADERBOARD_UNKNOWN_AGENTS`` share one row (see there)."""
+    cols = f"{s.AGENT_ID}, {s.AGENT_NAME}, {s.REGION}"
+    sql = f"""
+        SELECT {cols}, {_kpi_select()}
+        FROM ({agents_keyed_sql(f"SELECT * FROM flagged WHERE {seg.where()}")})
+        GROUP BY {cols}
+        ORDER BY calls DESC, {cols}
+    """
+    return _query(seg.path, sql).rename(
         columns={s.AGENT_ID: "agent_id", s.AGENT_NAME: "agent_name", s.REGION: "region"}
     )
+
+
+def agents_keyed_sql(relation: str) -> str:
+    """``relation``'s rows (a query over ``calls``/``flagged``) with the unknown agents beyond
+    the busiest ``LEADERBOARD_UNKNOWN_AGENTS`` (counted over the whole of ``calls``) renamed to
+    one agent: null id, name ``OTHER_UNKNOWN_AGENTS``, no region. The leaderboard groups by
+    the result, and so do the page's slice arrays, so both list the same rows."""
+    unknown = f"{s.AGENT_NAME} IS NULL AND {s.REGION} IS NULL"
+    return f"""
+        SELECT r.* REPLACE (
+            CASE WHEN r.{s.AGENT_NAME} IS NULL AND r.{s.REGION} IS NULL AND k.kept IS NULL
+                THEN NULL ELSE r.{s.AGENT_ID} END AS {s.AGENT_ID},
+            CASE WHEN r.{s.AGENT_NAME} IS NULL AND r.{s.REGION} IS NULL AND k.kept IS NULL
+                THEN {_sql_str(OTHER_UNKNOWN_AGENTS)} ELSE r.{s.AGENT_NAME} END AS {s.AGENT_NAME})
+        FROM ({relation}) r
+        LEFT JOIN (
+            SELECT {s.AGENT_ID} AS kept_id, true AS kept FROM calls WHERE {unknown}
+            GROUP BY {s.AGENT_ID}
+            ORDER BY count(*) DESC, {s.AGENT_ID} NULLS LAST
+            LIMIT {int(LEADERBOARD_UNKNOWN_AGENTS)}
+        ) k ON r.{s.AGENT_ID} IS NOT DISTINCT FROM k.kept_id
+    """
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,11 +22,11 @@ Cubes (rows only where there are calls, sorted by day, so a period is one contig
   ``region_index * len(issues) + issue_index``; region index ``len(regions)`` is "no region"
   (calls of unknown agents).
 
-Unknown agent ids are kept one by one (the leaderboard lists them, as ``metrics`` does); a
-garbage id costs one cell per day and issue it occurs on plus its name, so a flood of distinct
-garbage ids grows the payload with the number of distinct (id, day, issue) triples. The
-simulator's unknown ids are a handful; :func:`build_slice_data` reports ``agents`` so a page
-builder can see it.
+Unknown agent ids (not in agents.csv) are agents like any other, except that only the busiest
+``metrics.LEADERBOARD_UNKNOWN_AGENTS`` of them over the whole history keep their own row; the
+rest share one agent named ``metrics.OTHER_UNKNOWN_AGENTS`` (``metrics.agents_keyed_sql``,
+which ``metrics.agent_leaderboard`` uses too). So a feed full of garbage agent ids adds at most
+that many agents to the payload, and every sum stays exact: their calls are all still there.
 
 Encoding: the columns are little-endian unsigned integers of the narrowest width that holds
 them (or float64 beyond 32 bits), multi-byte columns split into byte planes (so gzip finds the
@@ -154,7 +154,7 @@ def _build(con: Any) -> dict[str, Any]:
             count(*) FILTER (WHERE {res} = {escalated}) AS escalated,
             count(*) FILTER (WHERE repeated) AS repeated,
             count(*) FILTER (WHERE {res} = {resolved} AND NOT repeated) AS fcr
-        FROM flagged GROUP BY ALL
+        FROM ({metrics.agents_keyed_sql("SELECT * FROM flagged")}) GROUP BY ALL
         """
     )
     con.execute(

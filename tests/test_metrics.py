@@ -350,3 +350,31 @@ def test_aht_is_exact_in_hundredths(metrics_parquet: Path, tmp_path: Path) -> No
     )
     k = metrics.kpis(metrics.segment(path))
     assert k["calls"] == 2 and k["aht"] == 0.15
+
+
+def test_unknown_agents_beyond_the_busiest_share_one_row(
+    metrics_parquet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Garbage agent ids cannot flood the leaderboard: past the busiest (here 1) they share one
+    row, and every call still counts."""
+    path = tmp_path / "junk.parquet"
+    junk = "CASE call_id WHEN 'c5' THEN 'j1' WHEN 'c7' THEN 'j1' WHEN 'c3' THEN 'j2' "
+    junk += "WHEN 'c9' THEN 'j3' END"
+    duckdb.execute(
+        f"""COPY (SELECT * REPLACE (
+                coalesce({junk}, {s.AGENT_ID}) AS {s.AGENT_ID},
+                CASE WHEN {junk} IS NULL THEN {s.AGENT_NAME} END AS {s.AGENT_NAME},
+                CASE WHEN {junk} IS NULL THEN {s.REGION} END AS {s.REGION})
+            FROM read_parquet('{metrics_parquet}')) TO '{path}' (FORMAT parquet)"""
+    )
+    monkeypatch.setattr(metrics, "LEADERBOARD_UNKNOWN_AGENTS", 1)
+    board = metrics.agent_leaderboard(metrics.segment(path))
+    board = board.astype(object).where(board.notna(), None)
+    rows = list(zip(board["agent_id"], board["agent_name"], board["calls"], strict=True))
+    assert rows == [
+        ("a1", "Ann", 2),  # c1, c4
+        ("j1", None, 2),  # c5, c7: the busiest unknown id keeps its row
+        (None, metrics.OTHER_UNKNOWN_AGENTS, 2),  # j2 (c3) and j3 (c9)
+        ("a2", "Bob", 1),  # c2
+    ]
+    assert board["calls"].sum() == metrics.kpis(metrics.segment(path))["calls"]

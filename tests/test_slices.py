@@ -246,10 +246,20 @@ def test_node_unit_tests_pass() -> None:
 
 
 @needs_node
-def test_every_number_matches_metrics_on_simulated_data(simulated_parquet: Path) -> None:
+@pytest.mark.parametrize("listed_unknown", [100, 1])
+def test_every_number_matches_metrics_on_simulated_data(
+    simulated_parquet: Path, listed_unknown: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metrics, "LEADERBOARD_UNKNOWN_AGENTS", listed_unknown)
     payload = slices.build_slice_data(simulated_parquet)
     assert "" in payload["issues"]  # calls without an issue type are selectable
-    assert -1 in payload["agents"]["region"]  # unknown agents are kept
+    unknown = [
+        i
+        for i, r in zip(payload["agents"]["id"], payload["agents"]["region"], strict=True)
+        if r == -1
+    ]
+    folded = metrics.OTHER_UNKNOWN_AGENTS in payload["agents"]["name"]
+    assert len(unknown) >= 2 and folded == (listed_unknown == 1), unknown  # kept, or folded
     gaps = metrics.data_gaps(simulated_parquet)
     assert gaps["days"].sum() >= 5
     selections = random_selections(payload, 32, seed=1212)
