@@ -696,8 +696,8 @@ def agent_leaderboard(seg: Segment) -> pd.DataFrame:
 
 
 def agents_keyed_sql(relation: str) -> str:
-    """``relation``'s rows (a query over ``calls``/``flagged``) with the unknown agents beyond
-    the busiest ``LEADERBOARD_UNKNOWN_AGENTS`` (counted over the whole of ``calls``) renamed to
+    """``relation``'s rows (a query over ``flagged``) with the unknown agents beyond the
+    busiest ``LEADERBOARD_UNKNOWN_AGENTS`` (counted over the whole of ``flagged``) renamed to
     one agent: null id, name ``OTHER_UNKNOWN_AGENTS``, no region. The leaderboard groups by
     the result, and so do the page's slice arrays, so both list the same rows."""
     unknown = f"{s.AGENT_NAME} IS NULL AND {s.REGION} IS NULL"
@@ -709,7 +709,7 @@ def agents_keyed_sql(relation: str) -> str:
                 THEN {_sql_str(OTHER_UNKNOWN_AGENTS)} ELSE r.{s.AGENT_NAME} END AS {s.AGENT_NAME})
         FROM ({relation}) r
         LEFT JOIN (
-            SELECT {s.AGENT_ID} AS kept_id, true AS kept FROM calls WHERE {unknown}
+            SELECT {s.AGENT_ID} AS kept_id, true AS kept FROM flagged WHERE {unknown}
             GROUP BY {s.AGENT_ID}
             ORDER BY count(*) DESC, {s.AGENT_ID} NULLS LAST
             LIMIT {int(LEADERBOARD_UNKNOWN_AGENTS)}
