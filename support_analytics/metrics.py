@@ -7,7 +7,9 @@ scalars), so notebooks stay thin and the numbers are testable without a kernel.
 Definitions (also on the site's About page):
 
 - **calls**: rows of the cleaned Parquet.
-- **AHT** (average handle time): mean ``call_duration_minutes``.
+- **AHT** (average handle time): mean ``call_duration_minutes``, summed exactly as integer
+  hundredths of a minute (durations have 2 decimals), so the page's in-browser sums agree with
+  it to the last digit.
 - **CSAT**: mean rating of rated calls; **CSAT 4+**: share of rated calls with rating >= 4.
 - **resolution rate**: share of calls with resolution ``resolved``;
   **escalation rate**: share with resolution ``escalated``.
@@ -30,6 +32,8 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,6 +51,9 @@ ESCALATED = "escalated"
 REPEAT_WINDOW_DAYS = 7
 GOOD_RATING = 4
 DEFAULT_PERIOD_DAYS = 28
+#: The duration histogram's bins: 2-minute bins, the last one open (40 minutes and more).
+DURATION_BIN_MINUTES = 2.0
+DURATION_MAX_MINUTES = 40.0
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: The KPIs in display order: (key, True when higher is better, None when neutral).
 KPI_DIRECTIONS: dict[str, bool | None] = {
@@ -60,6 +67,12 @@ KPI_DIRECTIONS: dict[str, bool | None] = {
     "escalation_rate": False,
 }
 KPI_KEYS: tuple[str, ...] = tuple(KPI_DIRECTIONS)
+#: Unknown agents (ids missing from agents.csv: no name, no region) listed one by one in the
+#: leaderboard, busiest over the whole history first; the rest share one row named
+#: OTHER_UNKNOWN_AGENTS, so a feed full of garbage agent ids cannot flood the page. Every KPI
+#: still counts all their calls.
+LEADERBOARD_UNKNOWN_AGENTS = 100
+OTHER_UNKNOWN_AGENTS = "Other unknown agents"
 _FLAGS_VERSION = 1  # bump when _flagged_sql changes, so old caches are not reused
 #: Where the repeat-flag cache of an s3:// dataset goes (it cannot sit beside the data).
 REMOTE_CACHE_DIR_NAME = "support-analytics-cache"
@@ -174,29 +187,86 @@ class Period:
 
 @dataclass(frozen=True)
 class Segment:
-    """What one dashboard page shows: a data source, a region (None = all) and a period."""
+    """What one dashboard page shows: a data source, the regions and issue types (None = all)
+    and a period.
+
+    ``region`` names the one region of a single-region page; ``regions`` is the general set
+    (set from ``region`` when only that is given). A region filter keeps only calls whose
+    region is in the set: calls of unknown agents (null region) count under "all regions"
+    only. An issue filter matches ``coalesce(issue_type, '')``, so ``''`` selects the calls
+    without an issue type, as the charts label them. An empty set selects no call.
+    """
 
     path: Path | str  # a local Path or an s3:// URL (str)
     region: str | None
     period: Period
+    regions: tuple[str, ...] | None = None
+    issues: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        regions = _as_names("regions", self.regions)
+        if self.region is not None:
+            if regions is not None and regions != (self.region,):
+                raise ValueError(f"region {self.region!r} contradicts regions {regions!r}")
+            regions = (self.region,)
+        object.__setattr__(self, "regions", regions)
+        object.__setattr__(self, "issues", _as_names("issues", self.issues))
+
+    def filters(self, alias: str = "") -> str:
+        """SQL filter for this segment's regions and issue types (every date)."""
+        col = f"{alias}." if alias else ""
+        clauses = ["TRUE"]
+        if self.regions is not None:
+            clauses.append(_in_list(f"{col}{s.REGION}", self.regions))
+        if self.issues is not None:
+            clauses.append(_in_list(f"coalesce({col}{s.ISSUE_TYPE}, '')", self.issues))
+        return " AND ".join(clauses)
 
     def where(self, period: Period | None = None, alias: str = "") -> str:
-        """SQL filter for this segment's region and (by default) its reporting period."""
+        """SQL filter for this segment's regions, issue types and (by default) its period."""
         p = period or self.period
         col = f"{alias}." if alias else ""
-        clauses = [
+        return (
             f"{col}{s.CALL_DATE} BETWEEN DATE {_sql_str(p.start.isoformat())} "
-            f"AND DATE {_sql_str(p.end.isoformat())}"
-        ]
-        if self.region is not None:
-            clauses.append(f"{col}{s.REGION} = {_sql_str(self.region)}")
-        return " AND ".join(clauses)
+            f"AND DATE {_sql_str(p.end.isoformat())} AND {self.filters(alias)}"
+        )
+
+
+def _as_names(what: str, values: Any) -> tuple[str, ...] | None:
+    """A set of names as a sorted tuple without repeats (None stays None: no filter)."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a collection of names, not the string {values!r}")
+    names = tuple(values)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{what} must hold strings, got {name!r}")
+    return tuple(sorted(set(names)))
+
+
+def _in_list(expr: str, values: tuple[str, ...]) -> str:
+    if not values:
+        return "FALSE"
+    return f"{expr} IN ({', '.join(_sql_str(v) for v in values)})"
 
 
 def _query(path: Path | str, sql: str) -> pd.DataFrame:
     """Run ``sql`` with ``calls`` (and ``flagged``: calls with their repeat flag) bound to the
     source; an empty source gives an empty result."""
-    data = _dataset(path)
+    with connect(path, flagged="flagged" in sql) as con:
+        return con.execute(sql).df()
+
+
+@contextmanager
+def connect(
+    parquet_path: Path | str | None = None, flagged: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with the views ``calls`` (the cleaned calls) and, unless ``flagged``
+    is False, ``flagged`` (every call with its repeat flag over the whole history, from the
+    :func:`prepare` cache when it can be written), for aggregate queries beyond this module's
+    (the page's slice arrays). An empty source gives empty views."""
+    data = _dataset(resolve_path(parquet_path))
     con = _connect(data.fs if isinstance(data, _Remote) else None)
     try:
         empty = _is_empty_source(data)
@@ -205,11 +275,11 @@ def _query(path: Path | str, sql: str) -> pd.DataFrame:
             con.execute("CREATE VIEW calls AS SELECT * FROM calls_src")
         else:
             con.execute(f"CREATE VIEW calls AS SELECT * FROM {_source(data)}")
-        if "flagged" in sql:
+        if flagged:
             cached = None if empty else _prepare(data)
             source = f"read_parquet({_sql_str(str(cached))})" if cached else f"({_flagged_sql()})"
             con.execute(f"CREATE VIEW flagged AS SELECT * FROM {source}")
-        return con.execute(sql).df()
+        yield con
     finally:
         con.close()
 
@@ -360,10 +430,20 @@ def segment(
     region: str | None = None,
     start_date: date | str | None = None,
     end_date: date | str | None = None,
+    *,
+    regions: Iterable[str] | None = None,
+    issues: Iterable[str] | None = None,
 ) -> Segment:
-    """Resolve a dashboard's parameters (None = defaults) into a Segment."""
+    """Resolve a dashboard's parameters (None = defaults) into a Segment; ``regions`` and
+    ``issues`` select several regions or issue types (see :class:`Segment`)."""
     path = resolve_path(parquet_path)
-    return Segment(path, region, reporting_period(path, start_date, end_date))
+    return Segment(
+        path,
+        region,
+        reporting_period(path, start_date, end_date),
+        regions=_as_names("regions", regions),
+        issues=_as_names("issues", issues),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -387,7 +467,8 @@ def _flagged_sql() -> str:
 def _kpi_select() -> str:
     return f"""
         count(*) AS calls,
-        avg({s.CALL_DURATION_MINUTES}) AS aht,
+        sum(round({s.CALL_DURATION_MINUTES} * 100)::BIGINT)::DOUBLE
+            / (100 * count(*))::DOUBLE AS aht,
         avg({s.RATING}) AS csat,
         count({s.RATING}) AS rated_calls,
         avg(CASE WHEN {s.RATING} IS NULL THEN NULL
@@ -462,13 +543,9 @@ def kpi_comparison(seg: Segment) -> dict[str, KpiComparison]:
 # --------------------------------------------------------------------------------------------
 # Frames for the charts
 # --------------------------------------------------------------------------------------------
-def _region_filter(seg: Segment) -> str:
-    return "TRUE" if seg.region is None else f"{s.REGION} = {_sql_str(seg.region)}"
-
-
 def daily_volume(seg: Segment) -> pd.DataFrame:
-    """Calls per day over the whole history of the segment's region, with the trailing 7-day
-    average; columns call_date, calls, avg_7d, in_period.
+    """Calls per day over the whole history of the segment's regions and issue types, with the
+    trailing 7-day average; columns call_date, calls, avg_7d, in_period.
 
     A day on which the whole dataset has no call at all is missing data (an export that never
     arrived), not a quiet day: its ``calls`` and ``avg_7d`` are null, so the chart shows a gap,
@@ -489,7 +566,7 @@ def daily_volume(seg: Segment) -> pd.DataFrame:
         ),
         counts AS (
             SELECT {s.CALL_DATE} AS call_date,
-                count(*) FILTER (WHERE {_region_filter(seg)}) AS calls
+                count(*) FILTER (WHERE {seg.filters()}) AS calls
             FROM calls GROUP BY 1
         ),
         daily AS (
@@ -549,7 +626,9 @@ def hour_weekday(seg: Segment) -> pd.DataFrame:
 
 
 def duration_histogram(
-    seg: Segment, bin_minutes: float = 2.0, max_minutes: float = 40.0
+    seg: Segment,
+    bin_minutes: float = DURATION_BIN_MINUTES,
+    max_minutes: float = DURATION_MAX_MINUTES,
 ) -> pd.DataFrame:
     """Calls in the reporting period by issue type and duration bin (pre-binned in SQL so the
     page never carries raw points). Durations >= ``max_minutes`` share the last bin; columns
@@ -593,20 +672,49 @@ def _grouped_kpis(seg: Segment, by: list[str], where: str) -> pd.DataFrame:
 
 
 def region_comparison(seg: Segment) -> pd.DataFrame:
-    """Every KPI per region for the reporting period (all regions, whatever the segment's);
-    calls without a region are left out."""
-    all_regions = Segment(seg.path, None, seg.period)
-    df = _grouped_kpis(all_regions, [s.REGION], f"{all_regions.where()} AND {s.REGION} IS NOT NULL")
+    """Every KPI per region for the reporting period and the segment's issue types: every
+    region when the segment has no region filter, else the selected ones. Calls without a
+    region are left out."""
+    df = _grouped_kpis(seg, [s.REGION], f"{seg.where()} AND {s.REGION} IS NOT NULL")
     return df.rename(columns={s.REGION: "region"})
 
 
 def agent_leaderboard(seg: Segment) -> pd.DataFrame:
     """Per agent in the segment and period: calls, AHT, CSAT, resolution rate, FCR,
-    escalations (and escalation rate), busiest first. Never any customer id."""
-    df = _grouped_kpis(seg, [s.AGENT_ID, s.AGENT_NAME, s.REGION], seg.where())
-    return df.rename(
+    escalations (and escalation rate), busiest first. Never any customer id. Unknown agents
+    beyond the busiest ``LEADERBOARD_UNKNOWN_AGENTS`` share one row (see there)."""
+    cols = f"{s.AGENT_ID}, {s.AGENT_NAME}, {s.REGION}"
+    sql = f"""
+        SELECT {cols}, {_kpi_select()}
+        FROM ({agents_keyed_sql(f"SELECT * FROM flagged WHERE {seg.where()}")})
+        GROUP BY {cols}
+        ORDER BY calls DESC, {cols}
+    """
+    return _query(seg.path, sql).rename(
         columns={s.AGENT_ID: "agent_id", s.AGENT_NAME: "agent_name", s.REGION: "region"}
     )
+
+
+def agents_keyed_sql(relation: str) -> str:
+    """``relation``'s rows (a query over ``flagged``) with the unknown agents beyond the
+    busiest ``LEADERBOARD_UNKNOWN_AGENTS`` (counted over the whole of ``flagged``) renamed to
+    one agent: null id, name ``OTHER_UNKNOWN_AGENTS``, no region. The leaderboard groups by
+    the result, and so do the page's slice arrays, so both list the same rows."""
+    unknown = f"{s.AGENT_NAME} IS NULL AND {s.REGION} IS NULL"
+    return f"""
+        SELECT r.* REPLACE (
+            CASE WHEN r.{s.AGENT_NAME} IS NULL AND r.{s.REGION} IS NULL AND k.kept IS NULL
+                THEN NULL ELSE r.{s.AGENT_ID} END AS {s.AGENT_ID},
+            CASE WHEN r.{s.AGENT_NAME} IS NULL AND r.{s.REGION} IS NULL AND k.kept IS NULL
+                THEN {_sql_str(OTHER_UNKNOWN_AGENTS)} ELSE r.{s.AGENT_NAME} END AS {s.AGENT_NAME})
+        FROM ({relation}) r
+        LEFT JOIN (
+            SELECT {s.AGENT_ID} AS kept_id, true AS kept FROM flagged WHERE {unknown}
+            GROUP BY {s.AGENT_ID}
+            ORDER BY count(*) DESC, {s.AGENT_ID} NULLS LAST
+            LIMIT {int(LEADERBOARD_UNKNOWN_AGENTS)}
+        ) k ON r.{s.AGENT_ID} IS NOT DISTINCT FROM k.kept_id
+    """
 
 
 # --------------------------------------------------------------------------------------------

@@ -240,3 +240,141 @@ def test_data_quality_counts_from_the_manifest() -> None:
     }
     by_reason = metrics.rejects_by_reason(manifest).set_index("reason")["lines"]
     assert by_reason["malformed_json"] == 3 and by_reason.sum() == 3
+
+
+# --- segments over several regions and issue types (the page's in-browser selection) --------
+@pytest.fixture(scope="module")
+def blanks_parquet(metrics_parquet: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 10-call fixture with Cy's calls (c3, c6, c9) from an unknown agent (no region) and
+    c5 without an issue type."""
+    out = tmp_path_factory.mktemp("blanks") / "calls.parquet"
+    duckdb.execute(
+        f"""COPY (SELECT * REPLACE (
+                CASE WHEN {s.AGENT_ID} = 'a3' THEN NULL ELSE {s.REGION} END AS {s.REGION},
+                CASE WHEN {s.CALL_ID} = 'c5' THEN NULL ELSE {s.ISSUE_TYPE} END AS {s.ISSUE_TYPE})
+            FROM read_parquet('{metrics_parquet}')) TO '{out}' (FORMAT parquet)"""
+    )
+    return out
+
+
+def test_segment_over_several_regions(metrics_parquet: Path) -> None:
+    both = metrics.segment(metrics_parquet, regions=["South", "North"])
+    assert both.regions == ("North", "South") and both.region is None
+    assert metrics.kpis(both)["calls"] == 7
+    south = metrics.segment(metrics_parquet, regions=["South"])
+    assert metrics.kpis(south) == metrics.kpis(metrics.segment(metrics_parquet, region="South"))
+
+
+def test_segment_filtered_by_issue_types(metrics_parquet: Path) -> None:
+    billing = metrics.kpis(metrics.segment(metrics_parquet, issues=["billing"]))
+    assert billing["calls"] == 3  # c1, c2, c9
+    assert billing["aht"] == pytest.approx(35 / 3)
+    assert billing["resolution_rate"] == 1.0
+    assert billing["fcr"] == pytest.approx(2 / 3)  # c1 is repeated by c2
+    seg = metrics.segment(metrics_parquet, regions=["South"], issues=["billing", "technical"])
+    k = metrics.kpis(seg)
+    assert k["calls"] == 2 and k["escalation_rate"] == pytest.approx(1 / 2)  # c3, c9
+    assert metrics.kpis(seg, seg.period.previous)["calls"] == 1  # c6
+
+
+def test_empty_sets_select_no_call(metrics_parquet: Path) -> None:
+    for seg in (
+        metrics.segment(metrics_parquet, regions=[]),
+        metrics.segment(metrics_parquet, issues=[]),
+    ):
+        assert metrics.kpis(seg)["calls"] == 0
+        assert metrics.agent_leaderboard(seg).empty
+        assert metrics.region_comparison(seg).empty
+
+
+def test_region_and_regions_must_agree(metrics_parquet: Path) -> None:
+    assert metrics.segment(metrics_parquet, region="North").regions == ("North",)
+    assert metrics.segment(metrics_parquet, "North", regions=["North"]).region == "North"
+    with pytest.raises(ValueError, match="contradicts"):
+        metrics.segment(metrics_parquet, region="North", regions=["South"])
+    with pytest.raises(TypeError, match="collection"):
+        metrics.segment(metrics_parquet, regions="North")
+
+
+def test_region_comparison_shows_the_selected_regions(metrics_parquet: Path) -> None:
+    account = metrics.region_comparison(metrics.segment(metrics_parquet, issues=["account"]))
+    assert list(account["region"]) == ["North"] and list(account["calls"]) == [2]  # c5, c7
+    south = metrics.region_comparison(metrics.segment(metrics_parquet, regions=["South"]))
+    assert list(south["region"]) == ["South"] and list(south["calls"]) == [2]
+
+
+def test_leaderboard_and_charts_follow_the_issue_filter(metrics_parquet: Path) -> None:
+    seg = metrics.segment(metrics_parquet, issues=["billing"])
+    board = metrics.agent_leaderboard(seg).set_index("agent_id")
+    assert board["calls"].to_dict() == {"a1": 1, "a2": 1, "a3": 1}
+    assert set(metrics.issue_breakdown(seg)["issue_type"]) == {"billing"}
+    assert int(metrics.hour_weekday(seg)["calls"].sum()) == 3
+    assert set(metrics.duration_histogram(seg)["issue_type"]) == {"billing"}
+
+
+def test_daily_volume_under_an_issue_filter(metrics_parquet: Path) -> None:
+    seg = metrics.segment(metrics_parquet, issues=["billing"])
+    df = metrics.daily_volume(seg).set_index("call_date")
+    assert df.loc[date(2026, 1, 20), "calls"] == 1  # c1
+    assert df.loc[date(2026, 1, 21), "calls"] == 0  # c3 is technical: a real zero
+    assert pd.isna(df.loc[date(2026, 1, 2), "calls"])  # nobody called: a gap
+    assert pd.isna(df.loc[date(2026, 1, 2), "avg_7d"])
+
+
+def test_region_filter_leaves_out_unknown_agents(blanks_parquet: Path) -> None:
+    every = metrics.segment(blanks_parquet)
+    named = metrics.segment(blanks_parquet, regions=["North", "South"])
+    assert metrics.kpis(every)["calls"] == 7
+    assert metrics.kpis(named)["calls"] == 5  # c3 and c9 have no region now
+    assert list(metrics.region_comparison(every)["region"]) == ["North"]
+    board = metrics.agent_leaderboard(every).set_index("agent_id")
+    assert board.loc["a3", "calls"] == 2 and pd.isna(board.loc["a3", "region"])
+
+
+def test_blank_issue_selects_calls_without_issue_type(blanks_parquet: Path) -> None:
+    seg = metrics.segment(blanks_parquet, issues=[""])
+    assert metrics.kpis(seg)["calls"] == 1  # c5
+    assert list(metrics.issue_breakdown(seg)["issue_type"]) == [""]
+    assert metrics.kpis(metrics.segment(blanks_parquet, issues=["account"]))["calls"] == 1  # c7
+
+
+def test_aht_is_exact_in_hundredths(metrics_parquet: Path, tmp_path: Path) -> None:
+    """0.1 + 0.2 minutes average to 0.15 exactly: durations are summed as integer hundredths,
+    so the page's sums over its arrays agree with this to the last digit."""
+    path = tmp_path / "calls.parquet"
+    duckdb.execute(
+        f"""COPY (SELECT * REPLACE (
+                CASE WHEN {s.CALL_ID} = 'c1' THEN 0.1 ELSE 0.2 END AS {s.CALL_DURATION_MINUTES})
+            FROM read_parquet('{metrics_parquet}') WHERE {s.CALL_ID} IN ('c1', 'c2')
+        ) TO '{path}' (FORMAT parquet)"""
+    )
+    k = metrics.kpis(metrics.segment(path))
+    assert k["calls"] == 2 and k["aht"] == 0.15
+
+
+def test_unknown_agents_beyond_the_busiest_share_one_row(
+    metrics_parquet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Garbage agent ids cannot flood the leaderboard: past the busiest (here 1) they share one
+    row, and every call still counts."""
+    path = tmp_path / "junk.parquet"
+    junk = "CASE call_id WHEN 'c5' THEN 'j1' WHEN 'c7' THEN 'j1' WHEN 'c3' THEN 'j2' "
+    junk += "WHEN 'c9' THEN 'j3' END"
+    duckdb.execute(
+        f"""COPY (SELECT * REPLACE (
+                coalesce({junk}, {s.AGENT_ID}) AS {s.AGENT_ID},
+                CASE WHEN {junk} IS NULL THEN {s.AGENT_NAME} END AS {s.AGENT_NAME},
+                CASE WHEN {junk} IS NULL THEN {s.REGION} END AS {s.REGION})
+            FROM read_parquet('{metrics_parquet}')) TO '{path}' (FORMAT parquet)"""
+    )
+    monkeypatch.setattr(metrics, "LEADERBOARD_UNKNOWN_AGENTS", 1)
+    board = metrics.agent_leaderboard(metrics.segment(path))
+    board = board.astype(object).where(board.notna(), None)
+    rows = list(zip(board["agent_id"], board["agent_name"], board["calls"], strict=True))
+    assert rows == [
+        ("a1", "Ann", 2),  # c1, c4
+        ("j1", None, 2),  # c5, c7: the busiest unknown id keeps its row
+        (None, metrics.OTHER_UNKNOWN_AGENTS, 2),  # j2 (c3) and j3 (c9)
+        ("a2", "Bob", 1),  # c2
+    ]
+    assert board["calls"].sum() == metrics.kpis(metrics.segment(path))["calls"]
