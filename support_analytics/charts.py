@@ -7,10 +7,11 @@ as text. Every builder returns a friendly "no data" figure instead of an empty o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
-from support_analytics import labels, styles
+from support_analytics import config, labels, styles
 from support_analytics.metrics import WEEKDAYS, KpiComparison, Period, Segment
 
 #: Quarto renders stored outputs. A figure is stored as Markdown holding a raw HTML block (a
@@ -27,6 +28,8 @@ from support_analytics.metrics import WEEKDAYS, KpiComparison, Period, Segment
 #: require.js and jQuery from a CDN to the page. plotly.js itself is not in the output: the
 #: markup asks for it (``data-sa-needs``) and :mod:`website` loads one copy per site.
 SITE_RENDERER = "support_analytics_site"
+#: The key in a figure's layout.meta naming the chart (web/dashboard.js redraws by that name).
+CHART_META_KEY = "sa_chart"
 #: Plotly's configuration on every page.
 PLOTLY_CONFIG: dict[str, Any] = {
     "responsive": True,
@@ -79,13 +82,34 @@ def figure_markup(fig: go.Figure | dict[str, Any]) -> str:
     """The HTML of one chart: a div that fills its card and the call that draws it."""
     spec = pio.to_json(fig, validate=False, remove_uids=True)
     dom_id = _dom_id("sa-plot", spec)
+    meta = (json.loads(spec).get("layout") or {}).get("meta") or {}
+    name = meta.get(CHART_META_KEY) if isinstance(meta, dict) else None
+    chart = f' data-sa-chart="{labels.escape(name)}"' if name else ""
+    # A page script (web/dashboard.js) may have replaced the figure before it was drawn.
     return (
-        f'<div id="{dom_id}" class="sa-plot html-fill-item" data-sa-needs="plotly"></div>\n'
+        f'<div id="{dom_id}" class="sa-plot html-fill-item" data-sa-needs="plotly"{chart}>'
+        "</div>\n"
         f"<script>{_WHEN_SIZED % {'id': json.dumps(dom_id)}}\n"
-        f"  var spec = {script_json(spec)};\n"
+        f"  var spec = el._saFigure || {script_json(spec)};\n"
         f"  Plotly.newPlot(el, spec.data, spec.layout, {json.dumps(PLOTLY_CONFIG)});\n"
         "}, function (el) { Plotly.Plots.resize(el); });</script>"
     )
+
+
+def _chart(name: str) -> Callable[[Callable[..., go.Figure | None]], Callable[..., Any]]:
+    """Names a chart builder's figure (layout.meta), so the overview's filters can redraw it."""
+
+    def wrap(build: Callable[..., go.Figure | None]) -> Callable[..., Any]:
+        @functools.wraps(build)
+        def named(*args: Any, **kwargs: Any) -> go.Figure | None:
+            fig = build(*args, **kwargs)
+            if fig is not None:
+                fig.update_layout(meta={CHART_META_KEY: name})
+            return fig
+
+        return named
+
+    return wrap
 
 
 class _SiteRenderer(MimetypeRenderer):
@@ -246,7 +270,7 @@ def no_data_notice(seg: Segment, comparisons: Mapping[str, KpiComparison]) -> Ma
         "or region, or check the Data quality page."
     )
     return Markup(
-        '<div class="alert alert-warning" role="alert" style="margin:0">'
+        '<div class="alert alert-warning sa-nodata" role="alert" style="margin:0">'
         f"<strong>No data for this segment.</strong> {labels.escape(text)}</div>",
         "notice",
     )
@@ -255,6 +279,7 @@ def no_data_notice(seg: Segment, comparisons: Mapping[str, KpiComparison]) -> Ma
 # --------------------------------------------------------------------------------------------
 # Charts
 # --------------------------------------------------------------------------------------------
+@_chart("daily")
 def daily_volume(df: pd.DataFrame, period: Period) -> go.Figure:
     """Calls per day over the whole history, the 7-day average, and the reporting period shaded."""
     if df.empty or int(df["calls"].sum()) == 0:
@@ -292,6 +317,7 @@ def daily_volume(df: pd.DataFrame, period: Period) -> go.Figure:
     return fig
 
 
+@_chart("heatmap")
 def hour_weekday(df: pd.DataFrame) -> go.Figure:
     """Heatmap of calls by weekday (rows) and hour of day in UTC (columns)."""
     if df.empty or int(df["calls"].sum()) == 0:
@@ -326,6 +352,7 @@ def _bin_label(start: float, end: float | None) -> str:
     return f"{start:g}+" if end is None or pd.isna(end) else f"{start:g}–{end:g}"
 
 
+@_chart("duration")
 def duration_distribution(df: pd.DataFrame) -> go.Figure:
     """Stacked bars of calls per duration bin, one colour per issue type.
 
@@ -375,6 +402,7 @@ def duration_distribution(df: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@_chart("issues")
 def issue_breakdown(df: pd.DataFrame) -> go.Figure:
     """Horizontal stacked bars: calls per issue type split by resolution, biggest issue on top."""
     if df.empty or int(df["calls"].sum()) == 0:
@@ -404,6 +432,7 @@ def issue_breakdown(df: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@_chart("regions")
 def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
     """Key rates per region as horizontal bars, each region labelled with its calls; only on the
     all-regions page (None elsewhere: no card). Horizontal, because region names are long
@@ -523,7 +552,7 @@ _TABLE_SCRIPT = """
     return {title: c.title, className: c.numeric ? "dt-right" : "dt-left",
             render: c.numeric ? number(c.decimals) : text};
   });
-  var options = {data: spec.rows, columns: columns, autoWidth: false, scrollX: true,
+  var options = {data: el._saRows || spec.rows, columns: columns, autoWidth: false, scrollX: true,
                  order: [], paging: spec.paging, searching: spec.searching, info: spec.paging,
                  pageLength: spec.pageLength, lengthMenu: spec.lengthMenu};
   el._saTable = new DataTable(el.querySelector("table"), options);
@@ -544,22 +573,24 @@ def interactive_table(
     length_menu: tuple[int, ...] = (15, 50, 100),
     paging: bool = True,
     searching: bool = True,
+    name: str | None = None,
 ) -> Markup:
     """A sortable, searchable table that needs no network: the rows travel as JSON in the page
     and DataTables (one copy per site, see :mod:`website`) draws them, every text cell escaped.
 
     ``decimals`` fixes the digits shown per numeric column (default 0 for integers, 2 for
-    floats). The length menu always holds the page length, so its menu never shows blank."""
+    floats). The length menu always holds the page length, so its menu never shows blank.
+    ``name`` lets a page script find the table and replace its rows (``data-sa-table``)."""
     decimals = dict(decimals or {})
     columns = []
-    for name, dtype in df.dtypes.items():
+    for column, dtype in df.dtypes.items():
         numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
         default = 0 if pd.api.types.is_integer_dtype(dtype) else 2
         columns.append(
             {
-                "title": str(name),
+                "title": str(column),
                 "numeric": bool(numeric),
-                "decimals": int(decimals.get(str(name), default)),
+                "decimals": int(decimals.get(str(column), default)),
             }
         )
     rows = [[_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
@@ -577,8 +608,9 @@ def interactive_table(
     script = _WHEN_SIZED % {"id": json.dumps(dom_id)} + _TABLE_SCRIPT % {
         "spec": script_json(json.dumps(spec, ensure_ascii=False, allow_nan=False))
     }
+    named = f' data-sa-table="{labels.escape(name)}"' if name else ""
     html = (
-        f'<div id="{dom_id}" class="sa-table-wrap" data-sa-needs="datatables">'
+        f'<div id="{dom_id}" class="sa-table-wrap" data-sa-needs="datatables"{named}>'
         '<table class="display compact sa-table" style="width:100%"></table>'
         f"</div>\n<script>{script}</script>"
     )
@@ -603,3 +635,51 @@ def gaps_table(gaps: pd.DataFrame, data_range: tuple[Any, Any, int]) -> Markup:
         }
     )
     return interactive_table(frame, page_length=10, searching=False)
+
+
+def slicer_controls(seg: Segment) -> Markup | None:
+    """The overview's filters (region, issue type, period, Reset all): an empty panel that
+    web/dashboard.js fills from the data once the page loads, with the styles and the no-data
+    figure the Python charts use, so a redrawn chart looks like the one drawn here. None on a
+    single-region page (no filters there)."""
+    if seg.region is not None:
+        return None
+    settings = {
+        "data_global": config.SLICES_GLOBAL,
+        "data_file": config.SLICES_FILE_NAME,
+        # the layout as plotly.js needs it: the template as an object, not a name
+        "layout": json.loads(pio.to_json(go.Figure(layout=styles.base_layout())))["layout"],
+        "colors": {
+            "primary": styles.PRIMARY,
+            "muted": styles.MUTED,
+            "grid": styles.GRID,
+            "period_fill": styles.PERIOD_FILL,
+            "heatmap_scale": [
+                list(s) for s in go.Heatmap(colorscale=styles.HEATMAP_SCALE).colorscale
+            ],
+            "categorical": list(styles.CATEGORICAL),
+            "resolution": dict(styles.RESOLUTION_COLORS),
+        },
+        "box_colors": {
+            "good": styles.BOX_GOOD,
+            "bad": styles.BOX_BAD,
+            "neutral": styles.BOX_NEUTRAL,
+            "empty": styles.BOX_EMPTY,
+        },
+        "kpi_labels": dict(labels.KPI_LABELS),
+        "weekdays": list(WEEKDAYS),
+        "no_data": json.loads(pio.to_json(no_data_figure(), validate=False)),
+        "no_data_message": "No calls for this selection in the reporting period",
+        "plotly_config": PLOTLY_CONFIG,
+    }
+    html = (
+        '<div class="sa-slicer" data-sa-needs="plotly datatables slicer">'
+        '<div class="sa-controls" role="group" aria-label="Filter the dashboard"></div>'
+        '<p class="sa-status" role="status" aria-live="polite">'
+        "All regions, the last 28 days (filters load with the page).</p>"
+        f'<script type="application/json" class="sa-slicer-config">{script_json(settings)}'
+        "</script>"
+        f'<script src="{labels.escape(config.SLICES_FILE_NAME)}"></script>'
+        "</div>"
+    )
+    return Markup(html, "filters")

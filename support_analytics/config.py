@@ -48,6 +48,9 @@ SITE_META_NAME = "site_meta.yml"
 #: The files of the project root that make up the site besides the executed notebooks.
 SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd", "theme.scss", "_postrender.py")
 REPORT_STATE_NAME = ".report-state.json"
+#: The overview's filter data (slices.py), a script beside the page that sets this global.
+SLICES_FILE_NAME = "overview.slices.js"
+SLICES_GLOBAL = "SA_SLICES"
 #: Inside the site folder: what the site was last rendered from (skip an unchanged render).
 RENDER_STATE_NAME = ".render-state.json"
 REPORT_KERNEL = os.environ.get("SUPPORT_ANALYTICS_KERNEL", "python3")

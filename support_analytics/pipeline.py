@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from support_analytics import __version__, config, storage
 from support_analytics.errors import SupportAnalyticsError
@@ -29,7 +30,6 @@ from support_analytics.manifest import atomic_write_bytes, manifest_hash
 
 OVERVIEW_NAME = "overview"
 QUALITY_NAME = "data-quality"
-REGION_PREFIX = "region-"
 FAILED_DIR = "failed"
 
 
@@ -104,31 +104,17 @@ class NotebookJob:
         return reports_dir / f"{self.name}.ipynb"
 
 
-def region_slug(region: str, taken: set[str] | None = None) -> str:
-    """A stable, file-safe page name for a region ('North America' -> 'north-america'); names
-    that clean to nothing or collide get a short hash of the original."""
-    slug = re.sub(r"[^a-z0-9]+", "-", region.lower()).strip("-")[:40].strip("-")
-    if not slug or (taken is not None and slug in taken):
-        digest = hashlib.sha256(region.encode("utf-8")).hexdigest()[:8]
-        slug = f"{slug}-{digest}" if slug else digest
-    return slug
-
-
 def plan_jobs(
     step: EtlStep,
-    regions: Sequence[str],
     notebooks_dir: Path = config.NOTEBOOKS_DIR,
     start_date: str | None = None,
     end_date: str | None = None,
 ) -> list[NotebookJob]:
-    """Data quality once, the dashboard for all regions, then one dashboard per region."""
+    """Data quality, and the overview dashboard. Regions are a selection on the overview (its
+    filters, linked from the navbar's Regions menu), not pages of their own: a region page
+    showed less than the overview filtered to that region."""
     dashboard = notebooks_dir / config.DASHBOARD_TEMPLATE_NAME
-    common = {
-        "parquet_path": str(step.parquet_path),
-        "start_date": start_date,
-        "end_date": end_date,
-    }
-    jobs = [
+    return [
         NotebookJob(
             QUALITY_NAME,
             notebooks_dir / config.ETL_TEMPLATE_NAME,
@@ -145,23 +131,39 @@ def plan_jobs(
         NotebookJob(
             OVERVIEW_NAME,
             dashboard,
-            {**common, "region": None, "title": "All regions"},
+            {
+                "parquet_path": str(step.parquet_path),
+                "region": None,
+                "start_date": start_date,
+                "end_date": end_date,
+                "title": "All regions",
+            },
             "Overview",
         ),
     ]
-    taken: set[str] = set()
-    for region in regions:
-        slug = region_slug(region, taken)
-        taken.add(slug)
-        jobs.append(
-            NotebookJob(
-                REGION_PREFIX + slug,
-                dashboard,
-                {**common, "region": region, "title": f"Region: {region}"},
-                region,
-            )
-        )
-    return jobs
+
+
+def fragment_value(name: str) -> str:
+    """A name as the overview's URL fragment writes it (web/slicer.js ``encodePart``):
+    encodeURIComponent with '~' escaped too, and '~' alone for the blank name."""
+    return quote(name, safe="-_.!*'()") if name else "~"
+
+
+def write_slice_data(step: EtlStep, reports_dir: Path, data_hash: str, force: bool) -> bool:
+    """The overview filters' data (slices.py) as a script beside the page, rebuilt only when
+    the data changed. Returns True when it was (re)written."""
+    from support_analytics import slices, website
+
+    target = reports_dir / config.SLICES_FILE_NAME
+    marker = f"/* data {data_hash} tool {__version__} */\n"
+    if not force and target.exists():
+        with open(target, encoding="utf-8") as fh:
+            if fh.readline() == marker:
+                return False
+    payload = slices.slice_json(slices.build_slice_data(step.parquet_path))
+    text = f"{marker}window[{json.dumps(config.SLICES_GLOBAL)}] = {payload};\n"
+    website.write_readable(target, text.encode("utf-8"))
+    return True
 
 
 def _file_hash(path: Path) -> str:
@@ -269,26 +271,27 @@ def execute_job(
 # --------------------------------------------------------------------------------------------
 # Site metadata and Quarto
 # --------------------------------------------------------------------------------------------
-def write_site_meta(path: Path, jobs: Sequence[NotebookJob], reports_dir: Path) -> None:
-    """The generated part of the navbar: one entry per region page (merged by _quarto.yml's
-    metadata-files; Quarto concatenates lists, so these follow the static Overview entry)."""
+def write_site_meta(path: Path, regions: Sequence[str], reports_dir: Path) -> None:
+    """The generated part of the navbar: a Regions menu whose entries open the overview with
+    that region selected (merged by _quarto.yml's metadata-files; Quarto concatenates lists,
+    so the menu follows the static Overview entry)."""
     import yaml
 
     rel = os.path.relpath(reports_dir, path.parent)
     entries = [
-        {"text": html.escape(job.nav_text, quote=False), "href": f"{rel}/{job.name}.ipynb"}
-        for job in jobs
-        if job.name.startswith(REGION_PREFIX)
+        {
+            "text": html.escape(region, quote=False),
+            "href": f"{rel}/{OVERVIEW_NAME}.ipynb#region={fragment_value(region)}",
+        }
+        for region in regions
     ]
-    # One "Regions" menu, not an entry per region: five regions already wrapped the navbar
-    # onto two lines at 1024 px.
+    # One menu, not an entry per region: five regions already wrapped the navbar onto two
+    # lines at 1024 px.
     left = [{"text": "Regions", "menu": entries}] if entries else []
     body = yaml.safe_dump(
         {"website": {"navbar": {"left": left}}}, sort_keys=False, allow_unicode=True
     )
-    header = (
-        "# Generated by `support-analytics report`: one navbar entry per region. Do not edit.\n"
-    )
+    header = "# Generated by `support-analytics report`: the Regions menu. Do not edit.\n"
     atomic_write_bytes(path, (header + body).encode("utf-8"))
 
 
@@ -341,7 +344,13 @@ def site_fingerprint(root: Path) -> dict[str, Any]:
         site_files.update(path.read_bytes() if path.is_file() else b"<missing>")
         site_files.update(b"\0")
     reports = root / config.REPORTS_DIR.name
-    pages = {nb.stem: _file_hash(nb) for nb in sorted(reports.glob("*.ipynb"))}
+    pages = {}
+    for nb in sorted(reports.glob("*.ipynb")):
+        # a page's companion files (overview.slices.js) are copied into the site with it
+        parts = [nb, *sorted(reports.glob(f"{nb.stem}.*.js"))]
+        pages[nb.stem] = hashlib.sha256("".join(_file_hash(p) for p in parts).encode()).hexdigest()[
+            :16
+        ]
     return {"site_files": site_files.hexdigest()[:16], "pages": pages, "tool": __version__}
 
 
@@ -438,10 +447,10 @@ def build_report(
     say(f"etl: {step.result.summary()}")
 
     result = ReportResult(etl=step.result)
-    result.jobs = plan_jobs(
-        step, data_regions(step.parquet_path), notebooks_dir, start_date, end_date
-    )
+    result.jobs = plan_jobs(step, notebooks_dir, start_date, end_date)
     data_hash = manifest_hash(step.manifest)
+    if write_slice_data(step, reports_dir, data_hash, force):
+        say(f"report: filter data for the overview written ({config.SLICES_FILE_NAME})")
     state_path = reports_dir / config.REPORT_STATE_NAME
     state = _read_state(state_path)
     keys = {job.name: job_key(job, data_hash) for job in result.jobs}
@@ -472,14 +481,15 @@ def build_report(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(run_one, todo))
 
-    # Pages of regions no longer in the data would linger in the site: drop them.
+    # Pages no longer planned (the per-region pages of earlier versions) would linger in the
+    # site: drop them.
     current = {job.output(reports_dir).name for job in result.jobs}
-    for stale in reports_dir.glob(f"{REGION_PREFIX}*.ipynb"):
+    for stale in reports_dir.glob("*.ipynb"):
         if stale.name not in current:
             stale.unlink()
             state.pop(stale.stem, None)
     atomic_write_bytes(state_path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8"))
-    write_site_meta(root / config.SITE_META_NAME, result.jobs, reports_dir)
+    write_site_meta(root / config.SITE_META_NAME, data_regions(step.parquet_path), reports_dir)
 
     if failures:
         raise NotebookError("; ".join(str(f) for f in failures))

@@ -35,6 +35,7 @@ NEEDS_ATTR = "data-sa-needs"
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "plotly": ("plotly.min.js",),
     "datatables": ("datatables.css", "datatables.js"),
+    "slicer": ("slicer.js", "dashboard.js"),
 }
 #: The global the classic DataTables bundle defines: ``{DataTable, jQuery}``.
 DATATABLES_GLOBAL = "SupportTables"
@@ -150,8 +151,9 @@ def _js_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Atomic write, readable by everyone as any other site file (the temp file is 0600)."""
+def write_readable(path: Path, data: bytes) -> None:
+    """Atomic write of a file the site publishes: readable by everyone like any other site
+    file (the atomic write's temp file is created 0600)."""
     atomic_write_bytes(path, data)
     umask = os.umask(0)
     os.umask(umask)
@@ -166,7 +168,8 @@ def _file_reader(base: Path) -> Callable[[str], str]:
 # Libraries, written once per site
 # --------------------------------------------------------------------------------------------
 def _library_sources() -> dict[str, Callable[[], bytes]]:
-    """Where each shared file comes from: the installed plotly and itables packages."""
+    """Where each shared file comes from: the installed plotly and itables packages, and this
+    package's own page scripts (web/)."""
     import itables
     import plotly
 
@@ -178,10 +181,13 @@ def _library_sources() -> dict[str, Callable[[], bytes]]:
         script = module_to_classic(source, _file_reader(dt_dir), DATATABLES_GLOBAL)
         return script.encode("utf-8")
 
+    web = Path(__file__).parent / "web"
     return {
         "plotly.min.js": plotly_js.read_bytes,
         "datatables.js": datatables_js,
         "datatables.css": (dt_dir / "dt_bundle.css").read_bytes,
+        "slicer.js": (web / "slicer.js").read_bytes,
+        "dashboard.js": (web / "dashboard.js").read_bytes,
     }
 
 
@@ -194,7 +200,7 @@ def write_libraries(libs_dir: Path, names: Iterable[str]) -> list[Path]:
         target = libs_dir / name
         same = target.exists() and target.stat().st_size == len(data)
         if not (same and target.read_bytes() == data):
-            _write(target, data)
+            write_readable(target, data)
         written.append(target)
     return written
 
@@ -217,7 +223,7 @@ def _classic_copy(module_path: Path) -> Path:
     if not target.exists() or target.stat().st_mtime_ns < module_path.stat().st_mtime_ns:
         source = module_path.read_text(encoding="utf-8")
         script = module_to_classic(source, _file_reader(module_path.parent))
-        _write(target, script.encode("utf-8"))
+        write_readable(target, script.encode("utf-8"))
     return target
 
 
@@ -254,7 +260,7 @@ def fix_page(page: Path, site_dir: Path) -> set[str]:
     if tags:
         text = _HEAD_END.sub(lambda _m: "\n".join(tags) + "\n</head>", text, count=1)
     if text != original:
-        _write(page, text.encode("utf-8"))
+        write_readable(page, text.encode("utf-8"))
     return needs
 
 
@@ -281,7 +287,7 @@ def _dedupe_libs(site_dir: Path, pages: list[Path]) -> None:
             new_href = os.path.relpath(keep, page.parent).replace(os.sep, "/")
             new = new.replace(f'"{old_href}"', f'"{new_href}"')
         if new != text:
-            _write(page, new.encode("utf-8"))
+            write_readable(page, new.encode("utf-8"))
     texts = [p.read_text(encoding="utf-8") for p in pages]
     for copy in renames:
         if not any(copy.name in t for t in texts):

@@ -90,7 +90,7 @@ def test_script_json_cannot_close_its_script_tag() -> None:
 
 def test_interactive_table_escapes_in_the_browser_and_keeps_numbers() -> None:
     df = pd.DataFrame({"Agent": [XSS_AGENT, None], "Calls": [3, 4], "CSAT": [4.5, None]})
-    table = charts.interactive_table(df, decimals={"CSAT": 1}, page_length=10)
+    table = charts.interactive_table(df, decimals={"CSAT": 1}, page_length=10, name="board")
     html = table.html
     assert XSS_AGENT not in html  # inside the JSON, < and > are \u escapes
     spec = json.loads(re.search(r"var spec = (\{.*\});", html).group(1))
@@ -99,6 +99,7 @@ def test_interactive_table_escapes_in_the_browser_and_keeps_numbers() -> None:
     assert [c["decimals"] for c in spec["columns"]][1:] == [0, 1]
     assert spec["pageLength"] in spec["lengthMenu"] and spec["lengthMenu"] == [10, 15, 50, 100]
     assert "DataTable.render.text()" in html and 'data-sa-needs="datatables"' in html
+    assert 'data-sa-table="board"' in html
 
 
 def test_gaps_table_lists_runs_or_says_none(metrics_parquet: Path) -> None:
