@@ -146,7 +146,7 @@ def plan_jobs(
 def fragment_value(name: str) -> str:
     """A name as the overview's URL fragment writes it (web/slicer.js ``encodePart``):
     encodeURIComponent with '~' escaped too, and '~' alone for the blank name."""
-    return quote(name, safe="-_.!*'()") if name else "~"
+    return quote(name, safe="-_.!*'()").replace("~", "%7E") if name else "~"
 
 
 def write_slice_data(step: EtlStep, reports_dir: Path, data_hash: str, force: bool) -> bool:

@@ -31,14 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 XSS_AGENT = "<img src=x onerror=alert(1)>"
 XSS_REGION = "<script>alert(1)</script>"
-PAGES = {
-    "data-quality",
-    "overview",
-    "region-asia-pacific",
-    "region-europe",
-    "region-dormant",
-    "region-script-alert-1-script",
-}
+PAGES = {"data-quality", "overview"}  # regions are a selection on the overview
 
 
 def _code_cells(nb: Any) -> list[Any]:
@@ -164,15 +157,30 @@ def _number(value: str) -> float:
     return float(re.match(r"[\d,.]+", value).group(0).replace(",", ""))
 
 
-@pytest.mark.parametrize(
-    ("page", "region"),
-    [("overview", None), ("region-europe", "Europe"), ("region-asia-pacific", "Asia Pacific")],
-)
+@pytest.fixture(scope="module")
+def region_pages(built: Built, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The dashboard template executed for one region, as a user can from JupyterLab (the
+    site shows regions as a selection on the overview): Europe, and Dormant (no calls)."""
+    out = tmp_path_factory.mktemp("region-pages")
+    pages = {}
+    for region in ("Europe", "Dormant"):
+        job = pipeline.NotebookJob(
+            region.lower(),
+            config.NOTEBOOKS_DIR / config.DASHBOARD_TEMPLATE_NAME,
+            {"parquet_path": str(built.parquet), "region": region, "title": region},
+            region,
+        )
+        pipeline.execute_job(job, out)
+        pages[region] = nbformat.read(job.output(out), as_version=4)
+    return pages
+
+
+@pytest.mark.parametrize("region", [None, "Europe"])
 def test_value_box_numbers_equal_metrics_computed_directly(
-    built: Built, page: str, region: str | None
+    built: Built, region_pages: dict[str, Any], region: str | None
 ) -> None:
     direct = metrics.kpis(metrics.segment(built.parquet, region))
-    boxes = dict(_valueboxes(built.nb(page)))
+    boxes = dict(_valueboxes(built.nb("overview") if region is None else region_pages[region]))
     assert _number(boxes["Calls"]["value"]) == direct["calls"] > 0
     assert _number(boxes["Average handle time"]["value"]) == pytest.approx(direct["aht"], abs=0.05)
     assert _number(boxes["CSAT (rated calls)"]["value"]) == pytest.approx(direct["csat"], abs=0.005)
@@ -184,8 +192,8 @@ def test_value_box_numbers_equal_metrics_computed_directly(
         assert _number(boxes[title]["value"]) == pytest.approx(100 * direct[key], abs=0.05)
 
 
-def test_region_without_calls_shows_the_no_data_state(built: Built) -> None:
-    nb = built.nb("region-dormant")
+def test_region_without_calls_shows_the_no_data_state(region_pages: dict[str, Any]) -> None:
+    nb = region_pages["Dormant"]
     text = _all_output_text(nb)
     assert "No data for this segment" in text
     boxes = dict(_valueboxes(nb))
@@ -203,13 +211,16 @@ def test_pages_with_data_show_no_notice(built: Built) -> None:
     assert "No data for this segment" not in _all_output_text(built.nb("overview"))
 
 
-def test_region_comparison_only_on_the_overview(built: Built) -> None:
-    def comparison_outputs(page: str) -> list[Any]:
-        nb = built.nb(page)
-        return next(c for c in _code_cells(nb) if "region_comparison" in c.source).outputs
+def test_region_comparison_and_filters_only_on_the_overview(
+    built: Built, region_pages: dict[str, Any]
+) -> None:
+    def outputs(nb: Any, call: str) -> list[Any]:
+        return next(c for c in _code_cells(nb) if call in c.source).outputs
 
-    assert comparison_outputs("overview")
-    assert comparison_outputs("region-europe") == []
+    assert outputs(built.nb("overview"), "region_comparison")
+    assert outputs(region_pages["Europe"], "region_comparison") == []
+    assert "sa-slicer" in "".join(_html_outputs(built.nb("overview")))
+    assert outputs(region_pages["Europe"], "slicer_controls") == []
 
 
 def test_names_from_the_data_appear_only_escaped(built: Built) -> None:
@@ -244,12 +255,12 @@ def test_front_matter_is_a_raw_first_cell_with_an_escaped_title(built: Built) ->
         assert first.cell_type == "raw"
         front = yaml.safe_load(first.source.strip().strip("-"))
         assert "dashboard" in front["format"]
-    front = yaml.safe_load(built.nb("region-script-alert-1-script").cells[0].source.strip("-\n"))
-    assert front["title"] == "Region: &lt;script&gt;alert(1)&lt;/script&gt;"
+    meta = (built.root / config.SITE_META_NAME).read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in meta and XSS_REGION not in meta
 
 
-def test_injected_parameters_make_no_card(built: Built) -> None:
-    nb = built.nb("region-europe")
+def test_injected_parameters_make_no_card(region_pages: dict[str, Any]) -> None:
+    nb = region_pages["Europe"]
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and injected[0].outputs == []
     assert "region = 'Europe'" in injected[0].source or 'region = "Europe"' in injected[0].source
@@ -303,9 +314,12 @@ def test_quarto_config_targets_and_navbar_links_exist(built: Built) -> None:
     texts = [e["text"] for e in entries]
     assert texts[0] == "Overview" and texts[-2:] == ["Data quality", "About"]
     for entry in entries:
-        assert (built.root / entry["href"]).exists(), entry
-    linked = {Path(e["href"]).stem for e in entries}
+        assert (built.root / entry["href"].split("#")[0]).exists(), entry
+    linked = {Path(e["href"].split("#")[0]).stem for e in entries}
     assert linked >= PAGES
+    assert [e["href"] for e in regions_menu["menu"]][:1] == [
+        "reports/overview.ipynb#region=Asia%20Pacific"
+    ]
 
 
 def test_nbval_reexecution_matches_the_checked_outputs(built: Built, tmp_path: Path) -> None:

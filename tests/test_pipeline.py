@@ -45,20 +45,25 @@ def test_front_matter_title_is_escaped_yaml(tmp_path: Path) -> None:
     assert front["format"] == "dashboard"
 
 
-def test_site_meta_lists_one_escaped_menu_entry_per_region(tmp_path: Path) -> None:
-    jobs = [
-        pipeline.NotebookJob("overview", Path("d.ipynb"), {}, "Overview"),
-        pipeline.NotebookJob("region-x", Path("d.ipynb"), {}, "<b>X</b>"),
-    ]
-    pipeline.write_site_meta(tmp_path / "site_meta.yml", jobs, tmp_path / "reports")
+def test_site_meta_lists_each_region_as_a_link_to_the_filtered_overview(tmp_path: Path) -> None:
+    regions = ["<b>X</b>", "North America", "a,b&c~"]
+    pipeline.write_site_meta(tmp_path / "site_meta.yml", regions, tmp_path / "reports")
     meta = yaml.safe_load((tmp_path / "site_meta.yml").read_text())
     assert meta["website"]["navbar"]["left"] == [
         {
             "text": "Regions",
-            "menu": [{"text": "&lt;b&gt;X&lt;/b&gt;", "href": "reports/region-x.ipynb"}],
+            "menu": [
+                {
+                    "text": "&lt;b&gt;X&lt;/b&gt;",
+                    "href": "reports/overview.ipynb#region=%3Cb%3EX%3C%2Fb%3E",
+                },
+                {"text": "North America", "href": "reports/overview.ipynb#region=North%20America"},
+                # the fragment format of web/slicer.js: ',' '&' '~' escaped inside a name
+                {"text": "a,b&amp;c~", "href": "reports/overview.ipynb#region=a%2Cb%26c%7E"},
+            ],
         }
     ]
-    pipeline.write_site_meta(tmp_path / "site_meta.yml", jobs[:1], tmp_path / "reports")
+    pipeline.write_site_meta(tmp_path / "site_meta.yml", [], tmp_path / "reports")
     assert yaml.safe_load((tmp_path / "site_meta.yml").read_text())["website"]["navbar"] == {
         "left": []
     }
@@ -85,12 +90,13 @@ def test_second_run_with_nothing_changed_executes_nothing(tmp_path: Path) -> Non
     first = pipeline.build_report(
         tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
     )
-    assert sorted(first.executed) == ["data-quality", "overview", "region-north", "region-south"]
+    assert sorted(first.executed) == ["data-quality", "overview"]
+    assert (tmp_path / "reports" / config.SLICES_FILE_NAME).exists()
     ran.clear()
     second = pipeline.build_report(
         tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
     )
-    assert ran == [] and len(second.skipped) == 4
+    assert ran == [] and len(second.skipped) == 2
     third = pipeline.build_report(
         tmp_path,
         **_inputs(tmp_path),
@@ -155,10 +161,11 @@ def test_state_file_records_each_page(tmp_path: Path) -> None:
         tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
     )
     state = json.loads((tmp_path / "reports" / config.REPORT_STATE_NAME).read_text())
-    assert set(state) == {"data-quality", "overview", "region-north", "region-south"}
+    assert set(state) == {"data-quality", "overview"}
 
 
-def test_pages_of_regions_gone_from_the_data_are_removed(tmp_path: Path) -> None:
+def test_pages_no_longer_planned_are_removed(tmp_path: Path) -> None:
+    # the per-region pages of earlier versions: regions are now a selection on the overview
     stale = tmp_path / "reports" / "region-atlantis.ipynb"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}")

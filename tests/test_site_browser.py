@@ -8,14 +8,17 @@ vacuously. The site is built from tests/fixtures/report/site_* (an agent named
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from test_notebooks import XSS_AGENT, XSS_REGION
 
 from support_analytics import browser as sb
-from support_analytics import website
+from support_analytics import charts, labels, metrics, website
 
 pytestmark = [
     pytest.mark.slow,
@@ -121,35 +124,50 @@ def test_dashboards_draw_their_charts_and_tables(site: Path, chromium) -> None:
     assert counts["quarto"] == "function"  # Quarto's own script ran from file://
 
 
+_PAGE_STATE = """() => ({
+  cells: [...document.querySelectorAll('.dataTable tbody td')].map(td => td.textContent),
+  labels: [...document.querySelectorAll('.sa-plot svg text')].map(t => t.textContent),
+  options: [...document.querySelectorAll('.sa-pick-option')].map(o => o.textContent.trim()),
+  status: (document.querySelector('.sa-status') || {}).textContent,
+  injected: [...document.querySelectorAll('img[src="x"], [onerror], [onload]')].length,
+  doubled: document.body.innerText.includes('&lt;'),
+  dialog: document.documentElement.hasAttribute('DIALOG'),
+})""".replace("DIALOG", sb.DIALOG_ATTR)
+
+
+def _overview(chromium, site: Path, fragment: str = "", size: str = "desktop"):
+    page = sb.open_page(chromium, (site / "reports" / "overview.html").as_uri() + fragment, size)
+    page.wait_for_selector(".sa-slicer[data-sa-ready]", timeout=20_000)
+    return page
+
+
 def test_hostile_names_show_as_text_and_inject_nothing(site: Path, chromium) -> None:
-    """Escaped once, not twice: the names read literally where the data puts them, and no
-    element or handler from the data exists in the live page."""
+    """Escaped once, not twice: the names read literally where the data puts them (table
+    cells, chart labels, filter options, the status line), and no element or handler from the
+    data exists in the live page, also for a crafted URL fragment."""
+    fragments = {
+        "all": "",
+        "asia": "#region=Asia%20Pacific",
+        "script": "#region=" + quote(XSS_REGION, safe=""),
+        "crafted": "#region=<img src=x onerror=alert(1)>&issue=<script>alert(1)</script>",
+    }
     found = {}
-    for name in ("overview", "region-asia-pacific", "region-script-alert-1-script"):
-        page = sb.open_page(chromium, (site / "reports" / f"{name}.html").as_uri(), "desktop")
+    for name, fragment in fragments.items():
+        page = _overview(chromium, site, fragment)
         try:
-            found[name] = page.evaluate(
-                """() => ({
-                  cells: [...document.querySelectorAll('.dataTable tbody td')]
-                    .map(td => td.textContent),
-                  labels: [...document.querySelectorAll('.sa-plot svg text')]
-                    .map(t => t.textContent),
-                  title: document.title,
-                  injected: [...document.querySelectorAll('img[src="x"], [onerror], [onload]')]
-                    .length,
-                  doubled: document.body.innerText.includes('&lt;'),
-                  dialog: document.documentElement.hasAttribute('DIALOG'),
-                })""".replace("DIALOG", sb.DIALOG_ATTR)
-            )
+            found[name] = page.evaluate(_PAGE_STATE)
         finally:
             page.context.close()
     for name, seen in found.items():
         assert seen["injected"] == 0 and not seen["dialog"] and not seen["doubled"], name
-    assert XSS_AGENT in found["overview"]["cells"]
-    assert XSS_REGION in found["overview"]["cells"]
-    assert any(XSS_REGION in label for label in found["overview"]["labels"])
-    assert XSS_AGENT in found["region-asia-pacific"]["cells"]
-    assert XSS_REGION in found["region-script-alert-1-script"]["title"]
+    everything = found["all"]
+    assert XSS_AGENT in everything["cells"] and XSS_REGION in everything["cells"]
+    assert any(XSS_REGION in label for label in everything["labels"])
+    assert XSS_REGION in everything["options"]
+    assert XSS_AGENT in found["asia"]["cells"]
+    assert found["script"]["status"].startswith(XSS_REGION)
+    # an unknown name in the fragment is ignored: the default selection
+    assert found["crafted"]["status"] == everything["status"]
 
 
 def test_libraries_are_shipped_once_per_site(site: Path) -> None:
@@ -177,3 +195,189 @@ def test_no_rendered_file_holds_a_customer_id(site: Path) -> None:
         if path.suffix in (".html", ".json"):
             text = path.read_text(encoding="utf-8")
             assert not re.search(r"cust\d{3}|secret-cust", text), path
+
+
+# --- the overview's filters against DuckDB ----------------------------------------------------
+_READ = """() => {
+  const wrap = document.querySelector('.sa-table-wrap[data-sa-table="leaderboard"]');
+  wrap._saTable.page.len(-1).draw();
+  const boxes = {};
+  document.querySelectorAll('.sa-valuebox[data-kpi]').forEach(b => {
+    const change = b.querySelector('.sa-kpi-change');
+    boxes[b.dataset.kpi] = [b.querySelector('.sa-kpi-value').textContent,
+                            change && !change.hidden ? change.textContent : null];
+  });
+  const rows = [...wrap.querySelectorAll('.dt-scroll-body tbody tr, table.dataTable tbody tr')]
+    .filter(tr => !tr.querySelector('td.dt-empty'))
+    .map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent));
+  return {boxes, rows, hash: location.hash,
+          ms: Number(document.querySelector('.sa-slicer').dataset.saRedrawMs)};
+}"""
+_KPIS = ("calls", "aht", "csat", "resolution_rate", "fcr", "escalation_rate")
+
+
+def _expected(parquet: Path, regions, issues, start: str, end: str) -> dict:
+    """What the page must show for a selection, computed by DuckDB (support_analytics.metrics)."""
+    seg = metrics.segment(parquet, None, start, end, regions=regions, issues=issues)
+    comparison = metrics.kpi_comparison(seg)
+    boxes = {
+        k: [
+            labels.fmt_kpi(k, comparison[k].current),
+            None
+            if comparison[k].current is None
+            else labels.fmt_delta(k, comparison[k].delta, comparison[k].delta_pct),
+        ]
+        for k in _KPIS
+    }
+    frame = charts.leaderboard_frame(metrics.agent_leaderboard(seg))
+    rows = []
+    for record in frame.itertuples(index=False):
+        row = []
+        for column, value in zip(frame.columns, record, strict=True):
+            if column in ("Agent", "Region"):
+                row.append(str(value))
+            elif value != value:  # NaN
+                row.append(labels.MISSING)
+            else:
+                digits = charts.LEADERBOARD_DECIMALS.get(column, 0)
+                row.append(f"{value:,.{digits}f}")
+        rows.append(row)
+    return {"boxes": boxes, "rows": rows}
+
+
+def _random_selection(
+    rng: random.Random, regions: list[str], issues: list[str], lo: date, hi: date
+):
+    def subset(names: list[str]):
+        roll = rng.random()
+        if roll < 0.3:
+            return None
+        if roll < 0.4:
+            return []
+        return sorted(rng.sample(names, rng.randint(1, len(names))))
+
+    roll = rng.random()
+    if roll < 0.5:
+        start = lo + timedelta(days=rng.randint(-10, (hi - lo).days))
+        end = start + timedelta(days=rng.randint(0, 60))
+        period = {"from": start.isoformat(), "to": end.isoformat()}
+    else:
+        preset = rng.choice(
+            ["last_7_days", "last_90_days", "quarter_to_date", "year_to_date", "all_data"]
+        )
+        period = {"period": preset}
+    return subset(regions), subset(issues), period
+
+
+def _fragment(regions, issues, period: dict) -> str:
+    parts = []
+    for key, names in (("region", regions), ("issue", issues)):
+        if names is not None:
+            parts.append(f"{key}=" + ",".join(quote(n, safe="") if n else "~" for n in names))
+    parts += [f"{k}={v}" for k, v in period.items()]
+    return "#" + "&".join(parts)
+
+
+def test_filters_give_duckdbs_numbers_for_random_selections(site: Path, chromium, built) -> None:
+    """24 seeded selections (regions, issues, presets, custom ranges, empty ones), each opened by
+    its link: every value box and every leaderboard row read from the page equals what
+    support_analytics.metrics computes in DuckDB for the same selection."""
+    from support_analytics import slices
+
+    parquet = built.parquet
+    regions = metrics.regions(parquet)
+    issues = sorted(
+        metrics.issue_breakdown(metrics.segment(parquet, None, "2000-01-01", "2100-01-01"))[
+            "issue_type"
+        ].unique()
+    )
+    lo, hi, _ = metrics.data_range(parquet)
+    rng = random.Random(12)
+    page = _overview(chromium, site)
+    mismatches, timings, kinds = [], [], set()
+    try:
+        for i in range(24):
+            sel_regions, sel_issues, period = _random_selection(rng, regions, issues, lo, hi)
+            if "period" in period:
+                p = slices.preset_period(period["period"], lo, hi)
+                start, end = p.start.isoformat(), p.end.isoformat()
+            else:
+                start, end = period["from"], period["to"]
+            fragment = _fragment(sel_regions, sel_issues, period)
+            page.evaluate(
+                "f => new Promise(done => { document.querySelector('.sa-slicer')"
+                ".addEventListener('sa-redrawn', () => done(), {once: true});"
+                " location.hash = f; })",
+                fragment,
+            )
+            shown = page.evaluate(_READ)
+            timings.append(shown["ms"])
+            want = _expected(parquet, sel_regions, sel_issues, start, end)
+            kinds.add("empty" if not want["rows"] else "data")
+            kinds.add("period" if "period" in period else "custom")
+            if shown["boxes"] != want["boxes"] or shown["rows"] != want["rows"]:
+                mismatches.append(
+                    (
+                        i,
+                        fragment,
+                        shown["boxes"],
+                        want["boxes"],
+                        shown["rows"][:3],
+                        want["rows"][:3],
+                    )
+                )
+    finally:
+        page.context.close()
+    assert mismatches == []
+    assert len(timings) == 24 and kinds == {"empty", "data", "period", "custom"}
+
+
+def test_controls_update_the_link_and_reset_all_restores_the_default(site: Path, chromium) -> None:
+    page = _overview(chromium, site)
+    try:
+        default = page.evaluate(_PAGE_STATE)
+        page.click(".sa-pick[data-dim=regions] summary")
+        page.click(".sa-pick[data-dim=regions] button[data-set=none]")
+        page.check(".sa-pick[data-dim=regions] input[value='Europe']")
+        page.select_option(".sa-preset", "last_7_days")
+        hash_ = page.evaluate("() => location.hash")
+        chosen = page.evaluate(_PAGE_STATE)
+        assert hash_ == "#region=Europe&period=last_7_days"
+        assert chosen["status"].startswith("Europe · all issue types · ")
+        page.click(".sa-reset")
+        assert page.evaluate("() => location.hash") == ""
+        assert page.evaluate(_PAGE_STATE)["status"] == default["status"]
+    finally:
+        page.context.close()
+    again = _overview(chromium, site, hash_)  # the link restores the selection
+    try:
+        restored = again.evaluate(_PAGE_STATE)
+        assert restored["status"] == chosen["status"] and restored["cells"] == chosen["cells"]
+        assert again.evaluate("() => document.querySelector('.sa-preset').value") == "last_7_days"
+    finally:
+        again.context.close()
+
+
+def test_controls_are_labelled_and_reachable_by_keyboard(site: Path, chromium) -> None:
+    page = _overview(chromium, site)
+    try:
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('.sa-slicer input, .sa-slicer select')]
+                 .filter(i => !i.closest('label') && !i.getAttribute('aria-label'))
+                 .map(i => i.outerHTML)"""
+        )
+        assert unlabelled == []
+        reached = set()
+        page.focus(".sa-pick[data-dim=regions] summary")
+        for _ in range(60):
+            reached.add(page.evaluate("() => document.activeElement.className"))
+            page.keyboard.press("Tab")
+        assert {
+            "form-select form-select-sm sa-preset",
+            "btn btn-sm btn-outline-primary sa-reset",
+        } <= reached
+        page.focus(".sa-preset")
+        page.keyboard.press("ArrowDown")  # keyboard alone changes the period
+        assert page.evaluate("() => location.hash") != ""
+    finally:
+        page.context.close()
