@@ -462,7 +462,7 @@ def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
         )
     fig.update_layout(**styles.base_layout(barmode="group", bargap=0.25))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(ticksuffix="%", rangemode="tozero", gridcolor=styles.GRID, nticks=5)
+    fig.update_xaxes(ticksuffix="%", rangemode="tozero", gridcolor=styles.GRID, nticks=3)
     return fig
 
 

@@ -126,7 +126,9 @@ def test_no_output_is_text_html_or_carries_a_library(built: Built) -> None:
                 for markup in data.values():
                     text = json.dumps(markup) if not isinstance(markup, str) else markup
                     assert len(text) < 200_000, (page, cell.source)
-                    assert not re.search(r"<script[^>]*\ssrc=", text), page
+                    # the one script a page loads itself: the overview's data, beside it
+                    srcs = re.findall(r"<script[^>]*\ssrc=\"([^\"]*)\"", text)
+                    assert set(srcs) <= {config.SLICES_FILE_NAME}, page
 
 
 def test_tables_are_datatables_markup_with_json_rows(built: Built) -> None:
@@ -317,8 +319,8 @@ def test_quarto_config_targets_and_navbar_links_exist(built: Built) -> None:
         assert (built.root / entry["href"].split("#")[0]).exists(), entry
     linked = {Path(e["href"].split("#")[0]).stem for e in entries}
     assert linked >= PAGES
-    assert [e["href"] for e in regions_menu["menu"]][:1] == [
-        "reports/overview.ipynb#region=Asia%20Pacific"
+    assert "reports/overview.ipynb#region=Asia%20Pacific" in [
+        e["href"] for e in regions_menu["menu"]
     ]
 
 

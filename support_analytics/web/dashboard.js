@@ -201,7 +201,7 @@
         }),
         layout: layout(cfg, { barmode: 'group', bargap: 0.25,
           yaxis: { autorange: 'reversed', automargin: true },
-          xaxis: { ticksuffix: '%', rangemode: 'tozero', gridcolor: cfg.colors.grid, nticks: 5 } })
+          xaxis: { ticksuffix: '%', rangemode: 'tozero', gridcolor: cfg.colors.grid, nticks: 3 } })
       };
     }
   };
@@ -240,7 +240,10 @@
       if (!build) return;
       var fig = build(cfg, r);
       var config = cfg.plotly_config;
-      if (plot._saDrawn || plot.querySelector('.main-svg')) {
+      var key = JSON.stringify(fig);
+      if (key === plot._saKey) return; // this chart does not depend on what changed
+      plot._saKey = key;
+      if (plot.querySelector('.main-svg')) {
         Plotly.react(plot, fig.data, fig.layout, config);
       } else {
         plot._saFigure = fig; // drawn when its card gets a size (charts._WHEN_SIZED)
