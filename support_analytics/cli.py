@@ -47,9 +47,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_etl(args: argparse.Namespace) -> int:
     paths = (args.calls, args.agents, args.output, args.manifest, args.rejects)
     if args.engine == "spark":
-        from support_analytics.spark_etl import run_spark_etl
+        from support_analytics.etl.spark_engine import run_spark_etl
 
-        result = run_spark_etl(*paths, partition_by=args.partition_by, force=args.force)
+        result = run_spark_etl(
+            *paths,
+            partition_by=args.partition_by,
+            force=args.force,
+            progress=not args.quiet,
+            lock_wait=args.lock_wait,
+        )
     else:
         from support_analytics.etl import run_etl
 
@@ -225,10 +231,17 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
         "rejects files are exactly the ones the manifest records. Exits 2 with the fix (rerun "
         "the ETL) when a file was changed, truncated or deleted behind the manifest's back.",
     )
-    p.add_argument("--output", type=Path, default=config.DEFAULT_OUTPUT, help="cleaned Parquet")
-    p.add_argument("--manifest", type=Path, default=config.DEFAULT_MANIFEST, help="manifest")
     p.add_argument(
-        "--rejects", type=Path, default=config.DEFAULT_REJECTS, help="rejected lines (JSONL)"
+        "--output", type=_path_or_url, default=config.DEFAULT_OUTPUT, help="cleaned Parquet"
+    )
+    p.add_argument(
+        "--manifest", type=_path_or_url, default=config.DEFAULT_MANIFEST, help="manifest"
+    )
+    p.add_argument(
+        "--rejects",
+        type=_path_or_url,
+        default=config.DEFAULT_REJECTS,
+        help="rejected lines (JSONL)",
     )
     p.add_argument(
         "--lock-wait", type=float, default=None, metavar="SECONDS",

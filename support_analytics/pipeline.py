@@ -25,7 +25,8 @@ from typing import Any, TextIO
 from support_analytics import __version__, config, storage
 from support_analytics.errors import SupportAnalyticsError
 from support_analytics.etl import EtlResult, run_etl
-from support_analytics.manifest import atomic_write_bytes, manifest_hash
+from support_analytics.files import atomic_write_bytes
+from support_analytics.manifest import manifest_hash
 
 OVERVIEW_NAME = "overview"
 QUALITY_NAME = "data-quality"

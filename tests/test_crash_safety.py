@@ -22,7 +22,7 @@ import pytest
 from cli_runner import run_cli, start_cli
 
 from support_analytics.etl import run_etl
-from support_analytics.manifest import file_sha256
+from support_analytics.files import file_sha256
 from support_analytics.simulate import simulate
 
 RANDOM_KILLS = 24
@@ -199,7 +199,7 @@ def test_error_while_publishing_is_finished_by_the_next_run(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("support_analytics.etl.write_manifest", disk_full)
+    monkeypatch.setattr("support_analytics.etl.commit.write_manifest", disk_full)
     with pytest.raises(OSError, match="No space left"):
         run("B")
     assert state(datasets, out) == "mixed" and committed_work_dirs(out)

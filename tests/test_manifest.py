@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from support_analytics.files import atomic_write_bytes, file_sha256
+from support_analytics.fingerprint import fingerprint as file_fingerprint
+from support_analytics.fingerprint import matches as fingerprint_matches
 from support_analytics.manifest import (
-    atomic_write_bytes,
-    file_fingerprint,
-    file_sha256,
-    fingerprint_matches,
     manifest_hash,
     read_manifest,
     update_cleaned_calls_manifest,

@@ -119,7 +119,7 @@ def test_missing_s3_input_is_one_clear_line(prefix: str, capsys: Any) -> None:
 
 @pytest.mark.spark
 def test_spark_engine_on_s3_matches_local(spark: Any, prefix: str, tmp_path: Path) -> None:
-    from support_analytics.spark_etl import run_spark_etl
+    from support_analytics.etl.spark_engine import run_spark_etl
 
     calls, agents, output, manifest, rejects = paths(prefix, "calls")
     run_spark_etl(calls, agents, output, manifest, rejects, partition_by="call_date", spark=spark)
