@@ -128,3 +128,20 @@ def test_spark_engine_on_s3_matches_local(spark: Any, prefix: str, tmp_path: Pat
     assert remote["rows"] == local["rows"] and remote["rejects"] == local["rejects"]
     assert remote["manifest"]["rows"] == local["manifest"]["rows"]
     assert remote["manifest"]["engine"] == "spark"
+
+
+def test_verify_takes_s3_paths(prefix: str, capsys: Any) -> None:
+    calls, agents, output, manifest, rejects = paths(prefix, "calls")
+    argv = ["etl", "-q", "--calls", calls, "--agents", agents, "--output", output]
+    assert (
+        main([*argv, "--manifest", manifest, "--rejects", rejects, "--partition-by", "call_date"])
+        == 0
+    )
+    verify = ["verify", "-q", "--output", output, "--manifest", manifest, "--rejects", rejects]
+    capsys.readouterr()
+    assert main(verify) == 0
+    assert capsys.readouterr().out.startswith(f"ok: {output}")
+    storage.write_bytes(rejects, storage.read_bytes(rejects) + b'{"forged": 1}\n')
+    assert main(verify) == 2
+    err = capsys.readouterr().err.strip()
+    assert "rejected_calls.jsonl changed since the ETL wrote it" in err and "\n" not in err
