@@ -183,7 +183,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
-        help="build everything: ETL, executed notebooks in reports/, then the Quarto site",
+        help=f"build everything: ETL, executed notebooks in {config.REPORTS_DIR.name}/, then the "
+        "Quarto site",
         description="Run the ETL when inputs changed, execute the data-quality notebook and "
         "one dashboard for all regions plus one per region with papermill (skipping any whose "
         "data, template and parameters are unchanged), then `quarto render` the site. Without "
@@ -194,7 +195,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "--root",
         type=Path,
         default=config.PROJECT_ROOT,
-        help="project folder holding _quarto.yml; reports/ and the site go here",
+        help=f"project folder holding _quarto.yml; {config.REPORTS_DIR.name}/ and the site go here",
     )
     p.add_argument("--start-date", help="first day of the reporting period (YYYY-MM-DD)")
     p.add_argument(
@@ -251,6 +252,33 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS.append(_add_verify)
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from support_analytics.pipeline import clean
+
+    removed = clean(args.root)
+    for path in removed:
+        print(f"removed {path}")
+    if not removed:
+        print(f"clean: nothing generated under {args.root}")
+    return 0
+
+
+def _add_clean(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clean",
+        help="remove generated data, reports and the site (keeps the committed sample)",
+        description="Delete what etl and report generate under the project root: the cleaned "
+        f"outputs and manifest in {config.DATA_DIR.name}/, the executed notebooks in "
+        f"{config.REPORTS_DIR.name}/ and the site in {config.SITE_DIR.name}/. The sample "
+        "inputs stay.",
+    )
+    p.add_argument("--root", type=Path, default=config.PROJECT_ROOT, help="project folder to clean")
+    p.set_defaults(handler=_cmd_clean)
+
+
+SUBCOMMANDS.append(_add_clean)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,7 @@ READ_CHUNK_BYTES = 32 * 1024 * 1024
 DASHBOARD_TEMPLATE_NAME = "dashboard.ipynb"
 ETL_TEMPLATE_NAME = "etl.ipynb"
 SITE_META_NAME = "site_meta.yml"
+QUARTO_CACHE_NAME = ".quarto"
 REPORT_STATE_NAME = ".report-state.json"
 REPORT_KERNEL = os.environ.get("SUPPORT_ANALYTICS_KERNEL", "python3")
 REPORT_JOBS = int(os.environ.get("SUPPORT_ANALYTICS_REPORT_JOBS", min(2, os.cpu_count() or 1)))

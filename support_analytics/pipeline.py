@@ -299,8 +299,8 @@ def render_site(root: Path, out: TextIO) -> float:
     quarto = shutil.which("quarto")
     if quarto is None:
         raise QuartoMissingError(
-            f"notebooks are in {root / 'reports'}, but the site was not rendered: quarto is "
-            f"not on PATH; install it with {config.QUARTO_INSTALL_HINT} and rerun"
+            f"notebooks are in {root / config.REPORTS_DIR.name}, but the site was not rendered: "
+            f"quarto is not on PATH; install it with {config.QUARTO_INSTALL_HINT} and rerun"
         )
     started = time.perf_counter()
     proc = subprocess.run([quarto, "render"], cwd=root, capture_output=True, text=True)
@@ -417,5 +417,37 @@ def build_report(
     if render:
         seconds = render_site(root, stream)
         result.site_rendered = True
-        say(f"site: rendered {root / '_site'} in {seconds:.1f}s")
+        say(f"site: rendered {root / config.SITE_DIR.name} in {seconds:.1f}s")
     return result
+
+
+def generated_paths(root: Path) -> list[Path]:
+    """What ``etl`` and ``report`` generate under a project root and ``clean`` removes.
+
+    The committed sample inputs and the folders' ``.gitkeep`` are not in it.
+    """
+    reports = root / config.REPORTS_DIR.name
+    data = (config.DEFAULT_OUTPUT, config.DEFAULT_MANIFEST, config.DEFAULT_REJECTS)
+    return [
+        root / config.SITE_DIR.name,
+        root / config.QUARTO_CACHE_NAME,
+        root / config.SITE_META_NAME,
+        reports / FAILED_DIR,
+        reports / config.REPORT_STATE_NAME,
+        *(root / path.relative_to(config.PROJECT_ROOT) for path in data),
+        *sorted(reports.rglob("*.ipynb")),
+    ]
+
+
+def clean(root: Path = config.PROJECT_ROOT) -> list[Path]:
+    """Delete :func:`generated_paths` that exist; returns what was removed."""
+    removed = []
+    for path in generated_paths(Path(root)):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    return removed
