@@ -8,6 +8,7 @@ One module per concern, arrows pointing one way:
 * ``writers``: the staged rows, the kept rows' Parquet and the rejects JSONL;
 * ``memory``: the rules on frames in memory (notebooks, tests);
 * ``commit``: the output lock, the commit record, recovery after a kill, ``verify``;
+* ``engine``: what an engine is given and hands back (the seam between shell and engines);
 * ``run``: the one run shell both engines share (checks, up-to-date, S3 staging, the
   contract check, the manifest, the commit);
 * ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only.

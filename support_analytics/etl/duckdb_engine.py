@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from support_analytics import config
 from support_analytics import schema as s
+from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.handoff import Prefetcher
 from support_analytics.etl.lines import (
     FAST_EXTRA,
@@ -45,7 +46,7 @@ from support_analytics.etl.rules import (
     sql_str,
     stage_select,
 )
-from support_analytics.etl.run import EtlResult, Staged, Staging, run
+from support_analytics.etl.run import EtlResult, run
 from support_analytics.etl.writers import write_kept, write_rejects, write_staged
 from support_analytics.files import file_sha256
 from support_analytics.progress import Progress

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 
@@ -36,6 +36,7 @@ from support_analytics.etl.commit import (
     output_lock,
     recover_interrupted_run,
 )
+from support_analytics.etl.engine import Engine, Staged, Staging
 from support_analytics.etl.lines import check_calls_path
 from support_analytics.etl.rules import agents_table, load_agents
 from support_analytics.files import fsync_file
@@ -72,55 +73,6 @@ class EtlResult:
             f"{self.rows_in:,} rows in, {self.rows_out:,} kept, {self.rows_rejected:,} rejected, "
             f"warnings: {warn} ({self.seconds:.1f}s)"
         )
-
-
-@dataclass
-class Staging:
-    """One run as an engine sees it: what to read, and where to write the staged outputs.
-
-    ``output`` is a file path, or a folder path when ``partition_by`` is set; it is local
-    unless the engine reads and writes S3 itself. ``lap`` records a phase's seconds.
-    """
-
-    calls: Path | str
-    agents: pa.Table
-    output: Path | str
-    rejects: Path
-    workdir: Path
-    partition_by: str | None
-    progress: bool
-    chunk_bytes: int
-    lap: Callable[[str], None]
-
-
-@dataclass
-class Staged:
-    """What an engine wrote and counted. ``output`` is where the data really is (an engine
-    may put a single file inside ``Staging.output``); ``objects`` counts lines that were JSON
-    objects, and ``calls_sha256`` saves hashing the calls file again when the engine did."""
-
-    output: Path | str
-    lines: int
-    rows_in: int
-    objects: int
-    rows_out: int
-    rejected: dict[str, int]
-    warnings: dict[str, int]
-    calls_sha256: str | None = None
-
-
-class Engine(Protocol):
-    """Reads the calls and writes staged outputs; nothing else (the shell does the rest)."""
-
-    name: str
-    #: True when the engine reads s3:// calls and writes s3:// staging itself (Spark on Glue).
-    reads_remote: bool
-
-    def check_calls(self, calls: Path | str) -> None:
-        """Refuse what this engine cannot read, before any output is touched."""
-
-    def stage(self, job: Staging) -> Staged:
-        """Clean ``job.calls`` into ``job.output`` and ``job.rejects``."""
 
 
 def run_options(partition_by: str | None = None) -> dict[str, Any]:

@@ -18,8 +18,9 @@ import pyarrow as pa
 from support_analytics import config, storage
 from support_analytics import schema as s
 from support_analytics.errors import ContractError, InputError
+from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.lines import BOM, GZIP_MAGIC
-from support_analytics.etl.run import EtlResult, Staged, Staging, run
+from support_analytics.etl.run import EtlResult, run
 from support_analytics.etl.spark_rules import (
     apply_rules,
     kept_rows,
