@@ -26,8 +26,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from support_analytics import config, storage
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.errors import ContractError, InputError
 from support_analytics.etl.commit import (
     commit,
@@ -147,7 +147,7 @@ def run(
     force: bool = False,
     progress: bool = True,
     lock_wait: float | None = None,
-    chunk_bytes: int = 32 * 1024 * 1024,
+    chunk_bytes: int = config.READ_CHUNK_BYTES,
     partition_by: str | None = None,
 ) -> EtlResult:
     """Clean ``calls`` with ``engine`` into Parquet + rejects + manifest, or do nothing.

@@ -158,10 +158,9 @@ class SparkEngine:
         if rows_in == 0 or objects == 0:  # refused by the shell; nothing more to write
             return Staged(job.output, lines, rows_in, objects, 0, {}, {})
         # Spark writes a folder; a single-file output is the one part file inside it.
-        target = job.output if job.partition_by else _join(job.output, "spark")
-        _write_kept(kept, str(target), job.partition_by)
-        output = target if job.partition_by else _single_part(target)
-        _tidy(target)
+        _write_kept(kept, str(job.output), job.partition_by)
+        _tidy(job.output)
+        output = job.output if job.partition_by else _single_part(job.output)
         warn = kept.agg(
             _count_if("rating_invalid"), _count_if("NOT known_agent"), _count_all()
         ).first()
@@ -207,10 +206,6 @@ def run_spark_etl(
         lock_wait=lock_wait,
         partition_by=partition_by,
     )
-
-
-def _join(folder: Path | str, name: str) -> Path | str:
-    return folder / name if isinstance(folder, Path) else f"{str(folder).rstrip('/')}/{name}"
 
 
 def _count_if(expr: str) -> Any:
