@@ -145,3 +145,34 @@ def test_verify_takes_s3_paths(prefix: str, capsys: Any) -> None:
     assert main(verify) == 2
     err = capsys.readouterr().err.strip()
     assert "rejected_calls.jsonl changed since the ETL wrote it" in err and "\n" not in err
+
+
+def test_an_engine_that_stages_on_s3_itself_is_published_and_cleaned_up(
+    prefix: str, tmp_path: Path
+) -> None:
+    """The Glue path (Spark reads s3:// and stages under ``<output>.staging``), with the
+    DuckDB engine standing in for Spark: same shell, same outputs, no staging left behind."""
+    import dataclasses
+
+    from support_analytics.etl.duckdb_engine import DuckDBEngine
+    from support_analytics.etl.engine import Staged, Staging
+    from support_analytics.etl.run import REMOTE_STAGING_SUFFIX, run
+
+    class StagesOnS3(DuckDBEngine):
+        reads_remote = True
+
+        def stage(self, job: Staging) -> Staged:
+            assert storage.is_remote(job.calls) and storage.is_remote(job.output)
+            calls = storage.download(job.calls, job.workdir / "calls.json")
+            local = dataclasses.replace(job, calls=calls, output=job.workdir / "out.parquet")
+            staged = super().stage(local)
+            storage.upload(Path(staged.output), job.output)
+            return dataclasses.replace(staged, output=job.output)
+
+    calls, agents, output, manifest, rejects = paths(prefix)
+    result = run(StagesOnS3(), calls, agents, output, manifest, rejects, progress=False)
+    assert not result.up_to_date
+    remote, local = read_back(calls, output, manifest, rejects), local_run(tmp_path)
+    assert remote["rows"] == local["rows"] and remote["rejects"] == local["rejects"]
+    assert remote["manifest"]["output"]["etag"]
+    assert not storage.exists(output + REMOTE_STAGING_SUFFIX)
