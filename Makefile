@@ -43,8 +43,7 @@ test: $(STAMP) ## lint and run the whole test suite
 bench: $(STAMP) ## reproduce the benchmark figures (takes minutes; writes outside the repo)
 	$(BIN)/python bench/bench_etl.py
 
-clean: ## remove generated data, reports and the site (keeps the committed sample)
-	rm -rf _site .quarto site_meta.yml reports/failed reports/.report-state.json data/cleaned_calls.parquet data/manifest.json data/rejected_calls.jsonl
-	find reports -name '*.ipynb' -delete
+clean: $(STAMP) ## remove generated data, reports and the site (keeps the committed sample)
+	$(BIN)/support-analytics clean
 
 .PHONY: help setup data report screenshots test bench clean

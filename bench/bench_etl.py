@@ -16,8 +16,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
+
+from measure import run_measured
 
 # Reference 1: the least a DuckDB pipeline must do - parse NDJSON, write Parquet, no rules.
 BARE_DUCKDB = textwrap.dedent(
@@ -96,18 +97,6 @@ PHASES = (
     "write_rejects_and_count",
     "check_and_fsync",
 )
-
-
-def run_measured(cmd: list[str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of one subprocess, from the kernel's own accounting."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
-    return seconds, usage.ru_maxrss / 1024
 
 
 def bench_size(n: int, repeats: int, workdir: Path, pandas_max: int) -> None:

@@ -19,24 +19,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import run_measured
+
+from support_analytics import config
 
 CLI = [sys.executable, "-m", "support_analytics"]
 _BUNDLE_MIN_BYTES = 200_000  # a text/html output this big is a library bundle, not data
-
-
-def run_measured(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of a command and all the processes it waited for."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{err}")
-    return seconds, usage.ru_maxrss / 1024
 
 
 def page_weight(notebook: Path) -> tuple[int, int]:
@@ -69,7 +59,7 @@ def bench_size(n: int, repeats: int, workdir: Path) -> dict[str, float]:
     report = [*CLI, "report", "--quiet", "--no-render", "--root", str(root), *paths]
     full = [run_measured([*report, "--force"], root) for _ in range(repeats)]
     again = [run_measured(report, root)[0] for _ in range(repeats)]
-    pages = sorted((root / "reports").glob("*.ipynb"))
+    pages = sorted((root / config.REPORTS_DIR.name).glob("*.ipynb"))
     weights = [page_weight(p) for p in pages]
     result = {
         "report_s": statistics.median(r[0] for r in full),

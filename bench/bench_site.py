@@ -25,7 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_report import CLI, run_measured
+from bench_report import CLI
+from measure import run_measured
 
 from support_analytics import config, website
 

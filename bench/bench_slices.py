@@ -35,6 +35,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from measure import run_measured
+
 CLI = [sys.executable, "-m", "support_analytics"]
 HERE = Path(__file__).resolve().parent
 TIMING_JS = HERE / "slicer_timing.js"
@@ -82,18 +84,6 @@ import sys
 from support_analytics import slices
 slices.write_slice_data(sys.argv[1], sys.argv[2])
 """
-
-
-def run_measured(cmd: list[str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of a command."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
-    return seconds, usage.ru_maxrss / 1024
 
 
 def chromium_timings(chromium: str, page: Path, profile: Path) -> dict:

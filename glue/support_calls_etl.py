@@ -2,10 +2,10 @@
 
 Glue job arguments: --calls --agents --output --rejects --manifest, optionally
 --partition_by call_date. The package comes from the wheel passed in --extra-py-files; the
-transformation is ``support_analytics.spark_etl`` (the same rules as the local DuckDB engine).
-On Glue, Spark reads and writes the s3:// paths itself (``direct_io``); rejects, the manifest
-and the final move of the output go through s3fs (install it with
---additional-python-modules s3fs).
+job is ``support_analytics.etl.spark_engine`` through the same run shell as ``--engine
+duckdb`` (checks, contract check before publishing, manifest). On Glue, Spark reads the
+s3:// calls and stages the output on S3 itself (``direct_io``); rejects, the manifest and the
+final move of the output go through s3fs (install it with --additional-python-modules s3fs).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _local_args(argv: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     from support_analytics.errors import SupportAnalyticsError
-    from support_analytics.spark_etl import configure, run_spark_etl, spark_session
+    from support_analytics.etl.spark_engine import configure, run_spark_etl, spark_session
 
     argv = list(sys.argv if argv is None else argv)
     args, job, spark = _glue_args(argv)

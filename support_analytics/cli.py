@@ -47,9 +47,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_etl(args: argparse.Namespace) -> int:
     paths = (args.calls, args.agents, args.output, args.manifest, args.rejects)
     if args.engine == "spark":
-        from support_analytics.spark_etl import run_spark_etl
+        from support_analytics.etl.spark_engine import run_spark_etl
 
-        result = run_spark_etl(*paths, partition_by=args.partition_by, force=args.force)
+        result = run_spark_etl(
+            *paths,
+            partition_by=args.partition_by,
+            force=args.force,
+            progress=not args.quiet,
+            lock_wait=args.lock_wait,
+        )
     else:
         from support_analytics.etl import run_etl
 
@@ -177,7 +183,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
-        help="build everything: ETL, executed notebooks in reports/, then the Quarto site",
+        help=f"build everything: ETL, executed notebooks in {config.REPORTS_DIR.name}/, then the "
+        "Quarto site",
         description="Run the ETL when inputs changed, execute the data-quality notebook and "
         "one dashboard for all regions plus one per region with papermill (skipping any whose "
         "data, template and parameters are unchanged), then `quarto render` the site. Without "
@@ -188,7 +195,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "--root",
         type=Path,
         default=config.PROJECT_ROOT,
-        help="project folder holding _quarto.yml; reports/ and the site go here",
+        help=f"project folder holding _quarto.yml; {config.REPORTS_DIR.name}/ and the site go here",
     )
     p.add_argument("--start-date", help="first day of the reporting period (YYYY-MM-DD)")
     p.add_argument(
@@ -225,10 +232,17 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
         "rejects files are exactly the ones the manifest records. Exits 2 with the fix (rerun "
         "the ETL) when a file was changed, truncated or deleted behind the manifest's back.",
     )
-    p.add_argument("--output", type=Path, default=config.DEFAULT_OUTPUT, help="cleaned Parquet")
-    p.add_argument("--manifest", type=Path, default=config.DEFAULT_MANIFEST, help="manifest")
     p.add_argument(
-        "--rejects", type=Path, default=config.DEFAULT_REJECTS, help="rejected lines (JSONL)"
+        "--output", type=_path_or_url, default=config.DEFAULT_OUTPUT, help="cleaned Parquet"
+    )
+    p.add_argument(
+        "--manifest", type=_path_or_url, default=config.DEFAULT_MANIFEST, help="manifest"
+    )
+    p.add_argument(
+        "--rejects",
+        type=_path_or_url,
+        default=config.DEFAULT_REJECTS,
+        help="rejected lines (JSONL)",
     )
     p.add_argument(
         "--lock-wait", type=float, default=None, metavar="SECONDS",
@@ -238,6 +252,33 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS.append(_add_verify)
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from support_analytics.pipeline import clean
+
+    removed = clean(args.root)
+    for path in removed:
+        print(f"removed {path}")
+    if not removed:
+        print(f"clean: nothing generated under {args.root}")
+    return 0
+
+
+def _add_clean(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clean",
+        help="remove generated data, reports and the site (keeps the committed sample)",
+        description="Delete what etl and report generate under the project root: the cleaned "
+        f"outputs and manifest in {config.DATA_DIR.name}/, the executed notebooks in "
+        f"{config.REPORTS_DIR.name}/ and the site in {config.SITE_DIR.name}/. The sample "
+        "inputs stay.",
+    )
+    p.add_argument("--root", type=Path, default=config.PROJECT_ROOT, help="project folder to clean")
+    p.set_defaults(handler=_cmd_clean)
+
+
+SUBCOMMANDS.append(_add_clean)
 
 
 def build_parser() -> argparse.ArgumentParser:

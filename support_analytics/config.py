@@ -47,6 +47,7 @@ ETL_TEMPLATE_NAME = "etl.ipynb"
 SITE_META_NAME = "site_meta.yml"
 #: The files of the project root that make up the site besides the executed notebooks.
 SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd", "theme.scss", "_postrender.py")
+QUARTO_CACHE_NAME = ".quarto"
 REPORT_STATE_NAME = ".report-state.json"
 #: The overview's filter data (slices.py), a script beside the page that sets this global.
 SLICES_FILE_NAME = "overview.slices.js"

@@ -116,8 +116,7 @@ def _remote(path: str) -> _Remote:
 
 def _remote_tag(info: dict[str, Any]) -> str:
     """What changes when an object is rewritten: its ETag, else its modification time."""
-    tag = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
-    return str(tag or "").strip('"')
+    return storage.etag(info) or str(info.get("LastModified") or info.get("mtime") or "")
 
 
 def _dataset(path: Path | str) -> Path | _Remote:

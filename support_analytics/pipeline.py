@@ -26,7 +26,8 @@ from urllib.parse import quote
 from support_analytics import __version__, config, storage
 from support_analytics.errors import SupportAnalyticsError
 from support_analytics.etl import EtlResult, run_etl
-from support_analytics.manifest import atomic_write_bytes, manifest_hash
+from support_analytics.files import atomic_write_bytes
+from support_analytics.manifest import manifest_hash
 
 OVERVIEW_NAME = "overview"
 QUALITY_NAME = "data-quality"
@@ -507,3 +508,36 @@ def build_report(
             what = "the whole site" if pages is None else f"page(s) {', '.join(pages)}"
             say(f"site: rendered {what} into {site} in {seconds:.1f}s")
     return result
+
+
+def generated_paths(root: Path) -> list[Path]:
+    """What ``etl`` and ``report`` generate under a project root and ``clean`` removes.
+
+    The committed sample inputs and the folders' ``.gitkeep`` are not in it.
+    """
+    reports = root / config.REPORTS_DIR.name
+    data = (config.DEFAULT_OUTPUT, config.DEFAULT_MANIFEST, config.DEFAULT_REJECTS)
+    return [
+        root / config.SITE_DIR.name,
+        root / config.QUARTO_CACHE_NAME,
+        root / config.SITE_META_NAME,
+        reports / FAILED_DIR,
+        reports / config.REPORT_STATE_NAME,
+        reports / config.SLICES_FILE_NAME,
+        *(root / path.relative_to(config.PROJECT_ROOT) for path in data),
+        *sorted(reports.rglob("*.ipynb")),
+    ]
+
+
+def clean(root: Path = config.PROJECT_ROOT) -> list[Path]:
+    """Delete :func:`generated_paths` that exist; returns what was removed."""
+    removed = []
+    for path in generated_paths(Path(root)):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    return removed

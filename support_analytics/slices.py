@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from support_analytics import manifest, metrics
+from support_analytics import files, metrics
 from support_analytics import schema as s
 
 FORMAT = "support-analytics-slices"
@@ -288,7 +288,7 @@ def slice_json(payload: dict[str, Any]) -> str:
 def write_slice_data(parquet_path: Path | str | None, out_path: Path | str) -> dict[str, Any]:
     """Build the payload and write it as JSON (atomically); returns the payload."""
     payload = build_slice_data(parquet_path)
-    manifest.atomic_write_bytes(out_path, slice_json(payload).encode("utf-8"))
+    files.atomic_write_bytes(out_path, slice_json(payload).encode("utf-8"))
     return payload
 
 

@@ -1,4 +1,4 @@
-"""Paths that may be local files or ``s3://`` URLs, through fsspec.
+"""Paths that may be local files or ``s3://`` URLs, through fsspec (above ``files``).
 
 Every place that accepts a path (CLI, ETL engines, notebooks) goes through these helpers, so
 S3 support is one module: credentials come from the usual AWS chain (environment, config
@@ -8,17 +8,15 @@ files, instance roles) via s3fs/botocore; ``AWS_ENDPOINT_URL`` points it at anot
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import fsspec
 
 from support_analytics.errors import InputError
+from support_analytics.files import atomic_write_bytes, replace_local
 
-_HASH_CHUNK = 4 * 1024 * 1024
 _REMOTE_PREFIXES = ("s3://", "s3a://", "s3n://")
 
 
@@ -96,27 +94,26 @@ def upload(local: Path, path: Path | str) -> None:
     fs.invalidate_cache()
 
 
-def replace_local(src: Path, dst: Path) -> None:
-    """Move ``src`` (file or folder) onto ``dst`` with renames, so readers never see half."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir() or dst.is_dir():
-        old = dst.with_name(f".{dst.name}.old")
-        if old.exists() or old.is_symlink():
-            _remove(old)
-        if dst.exists():
-            os.replace(dst, old)
-        os.replace(src, dst)
-        if old.exists():
-            _remove(old)
-    else:
-        os.replace(src, dst)
+def publish(staged: Path | str, path: Path | str) -> None:
+    """Put a staged file or folder at ``path``: an upload or rename from local staging, a
+    move within the store when an engine staged on S3 itself (Spark on Glue)."""
+    if not is_remote(staged):
+        upload(Path(staged), path)
+        return
+    fs, src = filesystem(staged)
+    _, dst = filesystem(path)
+    if fs.exists(dst):
+        fs.rm(dst, recursive=True)
+    fs.mv(src, dst, recursive=fs.isdir(src))
+    fs.invalidate_cache()
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
+def remove(path: Path | str) -> None:
+    """Delete a file or folder (all objects under a prefix) if it exists."""
+    fs, p = filesystem(path)
+    if fs.exists(p):
+        fs.rm(p, recursive=True)
+        fs.invalidate_cache()
 
 
 def read_bytes(path: Path | str) -> bytes:
@@ -128,8 +125,6 @@ def read_bytes(path: Path | str) -> bytes:
 def write_bytes(path: Path | str, data: bytes) -> None:
     """Write a small object: a temp file + os.replace locally, a single PUT on S3."""
     if not is_remote(path):
-        from support_analytics.manifest import atomic_write_bytes
-
         atomic_write_bytes(path, data)
         return
     fs, p = filesystem(path)
@@ -137,20 +132,13 @@ def write_bytes(path: Path | str, data: bytes) -> None:
         fh.write(data)
 
 
-def _sha256(fs: fsspec.AbstractFileSystem, p: str) -> str:
-    digest = hashlib.sha256()
-    with fs.open(p, "rb") as fh:
-        while block := fh.read(_HASH_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _etag(info: dict[str, Any]) -> str | None:
+def etag(info: dict[str, Any]) -> str | None:
+    """An object's ETag from an fsspec listing entry, without the quotes S3 puts around it."""
     tag = info.get("ETag") or info.get("etag")
     return str(tag).strip('"') if tag else None
 
 
-def _files(fs: fsspec.AbstractFileSystem, root: str) -> list[tuple[str, dict[str, Any]]]:
+def data_files(fs: fsspec.AbstractFileSystem, root: str) -> list[tuple[str, dict[str, Any]]]:
     """(relative name, info) of every data file under a folder, hidden/marker files skipped."""
     out = []
     root = fs._strip_protocol(root)  # find() answers without the s3:// prefix
@@ -161,80 +149,6 @@ def _files(fs: fsspec.AbstractFileSystem, root: str) -> list[tuple[str, dict[str
             continue
         out.append((rel, info))
     return out
-
-
-def fingerprint(path: Path | str) -> dict[str, Any]:
-    """What a manifest records about a file or a folder, local or remote.
-
-    A folder (partitioned output) is its sorted file list with sizes and sha256s plus one
-    combined sha256, so a changed, added or removed partition file changes the fingerprint.
-    Remote objects also keep their ETag, which lets a later check skip re-reading them.
-    """
-    fs, p = filesystem(path)
-    if not is_remote(path) and not fs.isdir(p):
-        from support_analytics.manifest import file_fingerprint
-
-        return file_fingerprint(path)
-    if fs.isdir(p):
-        files = []
-        for rel, info in _files(fs, p):
-            entry = {"name": rel, "size": int(info["size"]), "sha256": _sha256(fs, info["name"])}
-            if _etag(info):
-                entry["etag"] = _etag(info)
-            files.append(entry)
-        combined = hashlib.sha256(
-            "".join(f"{f['name']}\0{f['sha256']}\n" for f in files).encode()
-        ).hexdigest()
-        return {
-            "path": str(path),
-            "kind": "directory",
-            "file_size": sum(f["size"] for f in files),
-            "files": files,
-            "sha256": combined,
-        }
-    info = fs.info(p)
-    return {
-        "path": str(path),
-        "file_size": int(info["size"]),
-        "etag": _etag(info),
-        "sha256": _sha256(fs, p),
-    }
-
-
-def fingerprint_matches(recorded: dict[str, Any] | None, path: Path | str) -> bool:
-    """Whether a file or folder is still the one recorded (cheap checks first)."""
-    if not recorded:
-        return False
-    fs, p = filesystem(path)
-    if not fs.exists(p):
-        return False
-    if recorded.get("kind") == "directory":
-        if not fs.isdir(p):
-            return False
-        found = _files(fs, p)
-        want = recorded.get("files") or []
-        if [(rel, int(info["size"])) for rel, info in found] != [
-            (f["name"], f["size"]) for f in want
-        ]:
-            return False
-        for (_, info), entry in zip(found, want, strict=True):
-            if entry.get("etag") and entry["etag"] == _etag(info):
-                continue
-            if _sha256(fs, info["name"]) != entry["sha256"]:
-                return False
-        return True
-    if fs.isdir(p):
-        return False
-    if not is_remote(path):
-        from support_analytics.manifest import fingerprint_matches as local_matches
-
-        return local_matches(recorded, path)
-    info = fs.info(p)
-    if int(info["size"]) != recorded.get("file_size"):
-        return False
-    if recorded.get("etag") and recorded["etag"] == _etag(info):
-        return True
-    return _sha256(fs, p) == recorded.get("sha256")
 
 
 def read_cleaned(path: Path | str) -> Any:
@@ -271,7 +185,7 @@ def read_cleaned_schema(path: Path | str) -> Any:
 
     fs, p = filesystem(path)
     if fs.isdir(p):
-        first = next((info["name"] for _, info in _files(fs, p)), None)
+        first = next((info["name"] for _, info in data_files(fs, p)), None)
         if first is None:
             return s.CLEANED_SCHEMA
         with fs.open(first, "rb") as fh:

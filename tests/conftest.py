@@ -41,7 +41,7 @@ def spark():
     pytest.importorskip("pyspark")
     if not shutil.which("java") and not __import__("os").environ.get("JAVA_HOME"):
         pytest.skip("the spark engine needs Java (JAVA_HOME or java on PATH)")
-    from support_analytics.spark_etl import spark_session
+    from support_analytics.etl.spark_engine import spark_session
 
     session = spark_session("local[2]", "support-analytics-tests")
     session.conf.set("spark.sql.shuffle.partitions", "2")

@@ -126,3 +126,23 @@ def test_version_and_help() -> None:
     assert cli("--version").stdout.startswith("support-analytics ")
     help_text = cli("--help").stdout
     assert "simulate" in help_text and "etl" in help_text
+
+
+def test_clean_removes_what_etl_and_report_generated_and_keeps_the_sample(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    generated = [
+        "_site/index.html", ".quarto/x", "site_meta.yml", "reports/failed/a.ipynb",
+        "reports/.report-state.json", "reports/dashboard.ipynb", "data/cleaned_calls.parquet",
+        "data/manifest.json", "data/rejected_calls.jsonl",
+    ]  # fmt: skip
+    kept = ["data/sample_calls.json", "data/agents.csv", "reports/.gitkeep", "_quarto.yml"]
+    for name in generated + kept:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x")
+    proc = cli("clean", "--root", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert [name for name in generated if (root / name).exists()] == []
+    assert all((root / name).exists() for name in kept)
+    assert "removed" in proc.stdout
+    again = cli("clean", "--root", str(root))
+    assert again.returncode == 0 and "nothing generated" in again.stdout

@@ -113,3 +113,15 @@ def test_waiting_run_says_so_then_runs_after_the_first(
         tmp_path / "logs",
     )  # fmt: skip
     assert verified.returncode == 0, verified.stderr
+
+
+def test_a_spark_run_takes_the_same_lock(
+    inputs: dict[str, Path], tmp_path: Path, holder: tuple[BaseProcess, Path]
+) -> None:
+    # Refused at the lock, before any Spark session starts: no JVM needed.
+    argv = etl_argv(inputs, "B", tmp_path / "out", "--quiet", "--engine", "spark")
+    proc = second_run(*argv, "--lock-wait", "0")
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    [line] = stderr.splitlines()
+    assert line.startswith("error: ") and "another ETL run is writing it" in line

@@ -22,7 +22,7 @@ import pytest
 from cli_runner import run_cli, start_cli
 
 from support_analytics.etl import run_etl
-from support_analytics.manifest import file_sha256
+from support_analytics.files import file_sha256
 from support_analytics.simulate import simulate
 
 RANDOM_KILLS = 24
@@ -199,7 +199,7 @@ def test_error_while_publishing_is_finished_by_the_next_run(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("support_analytics.etl.write_manifest", disk_full)
+    monkeypatch.setattr("support_analytics.etl.commit.write_manifest", disk_full)
     with pytest.raises(OSError, match="No space left"):
         run("B")
     assert state(datasets, out) == "mixed" and committed_work_dirs(out)
@@ -275,3 +275,82 @@ def test_etl_rebuilds_a_tampered_parquet(
     proc = run_cli(etl_argv(datasets, "A", fresh_output), tmp_path / "logs")
     assert proc.returncode == 0 and "up to date" not in proc.stdout
     assert state(datasets, fresh_output) == "A"
+
+
+# --- the Spark engine: the same run shell, so the same commit protocol -----------------------
+class _Killed(BaseException):
+    """SIGKILL's stand-in inside this process, whose JVM the tests share (a fork cannot)."""
+
+
+def _stop_before_step(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """Raise _Killed before the ``step``-th commit operation, counted as cli_runner does."""
+    import shutil
+
+    calls = {"n": 0}
+    real_replace, real_rmtree = os.replace, shutil.rmtree
+
+    def tick() -> None:
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise _Killed
+
+    def replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        tick()
+        real_replace(src, dst, *args, **kwargs)
+
+    def rmtree(path: Any, *args: Any, **kwargs: Any) -> None:
+        if str(path).endswith(".work"):
+            tick()
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+
+
+def spark_run(spark: Any, data: dict[str, Any], gen: str, out: Path) -> Any:
+    from support_analytics.etl.spark_engine import run_spark_etl
+
+    return run_spark_etl(
+        data[gen]["calls"], data["agents"], out / "c.parquet", out / "m.json", out / "r.jsonl",
+        spark=spark, progress=False,
+    )  # fmt: skip
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("step", sorted(RAW_AFTER_KILL))
+def test_spark_run_stopped_at_each_commit_step_is_recovered_by_the_next_run(
+    spark: Any,
+    datasets: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    step: int,
+) -> None:
+    out = tmp_path / "out"
+    spark_run(spark, datasets, "A", out)
+    _stop_before_step(monkeypatch, step)
+    with pytest.raises(_Killed):
+        spark_run(spark, datasets, "B", out)
+    monkeypatch.undo()
+    assert state(datasets, out) == RAW_AFTER_KILL[step]
+    assert bool(committed_work_dirs(out)) == RECORD_AFTER_KILL[step]
+    rerun = spark_run(spark, datasets, "B", out)
+    assert state(datasets, out) == "B" and work_dirs(out) == []
+    assert rerun.up_to_date == (step > 1)  # replayed, not recomputed
+    assert json.loads((out / "m.json").read_text())["engine"] == "spark"
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_sigkill_of_a_spark_run_between_its_renames_is_replayed(
+    spark: Any, datasets: dict[str, Any], tmp_path: Path
+) -> None:
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    spark_run(spark, datasets, "A", out)
+    spark_argv = etl_argv(datasets, "B", out, "--engine", "spark")
+    killed = run_cli(spark_argv, logs, timeout=600, kill_at_step=3)  # Parquet B, rejects A
+    assert killed.returncode == -signal.SIGKILL
+    assert state(datasets, out) == "mixed" and committed_work_dirs(out)
+    rerun = run_cli(spark_argv, logs, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "up to date" in rerun.stdout
+    assert state(datasets, out) == "B" and work_dirs(out) == []

@@ -12,15 +12,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from support_analytics import etl
 from support_analytics import schema as s
 from support_analytics.errors import InputError
 from support_analytics.etl import (
     clean_calls,
     clean_calls_detailed,
+    duckdb_engine,
     load_agents,
     load_calls,
     run_etl,
+    writers,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -284,7 +285,9 @@ def test_line_with_invalid_utf8_is_rejected_not_fatal(tmp_path: Path) -> None:
 def test_small_read_chunks_give_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(etl, "_stage_fast", lambda *a, **k: etl._FastResult(None, None, None))
+    monkeypatch.setattr(
+        duckdb_engine, "stage_fast", lambda *a, **k: duckdb_engine.FastResult(None, None, None)
+    )
     lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines() * 3
     _, kept_big, rej_big = run(tmp_path / "big", lines)
     _, kept_small, rej_small = run(tmp_path / "small", lines, chunk_bytes=50)
@@ -413,7 +416,9 @@ def test_fast_and_line_by_line_readers_give_the_same_bytes(
     calls: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fast = _run_files(calls, tmp_path / "fast")
-    monkeypatch.setattr(etl, "_stage_fast", lambda *a, **k: etl._FastResult(None, None, None))
+    monkeypatch.setattr(
+        duckdb_engine, "stage_fast", lambda *a, **k: duckdb_engine.FastResult(None, None, None)
+    )
     slow = _run_files(calls, tmp_path / "slow")
     assert fast == slow
 
@@ -425,7 +430,7 @@ def test_a_plain_file_is_read_by_duckdb(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the line-by-line reader ran on a plain file")
 
-    monkeypatch.setattr(etl, "_stage_slow", refuse)
+    monkeypatch.setattr(duckdb_engine, "stage_slow", refuse)
     lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines()
     data = end.join(["", *lines, "  ", call("DUP-1"), call("DUP-1")]) + end
     result, kept, rejects = run(tmp_path, ("\ufeff" + data).encode())
@@ -502,7 +507,8 @@ def test_a_failing_engine_during_the_line_by_line_read_errors_instead_of_hanging
     def fail(con: Any, query: str, path: Path, fix: Any = None) -> None:
         raise duckdb.OutOfMemoryException("Out of Memory Error: staged too much")
 
-    monkeypatch.setattr(etl, "_stage", fail)  # DuckDB gives up without taking the chunks
+    # DuckDB gives up without taking the chunks
+    monkeypatch.setattr(duckdb_engine, "write_staged", fail)
     calls = tmp_path / "calls.json.gz"
     calls.write_bytes(gzip.compress(("\n".join(call(f"C{i}") for i in range(5000))).encode()))
     out = tmp_path / "out"
@@ -515,7 +521,7 @@ def test_a_failing_engine_during_the_line_by_line_read_errors_instead_of_hanging
 def test_row_groups_have_a_fixed_size_and_runs_repeat_byte_for_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(etl, "_ROW_GROUP_ROWS", 100)
+    monkeypatch.setattr(writers, "ROW_GROUP_ROWS", 100)
     lines = [call(f"C{i % 900}") for i in range(1000)]  # 100 later copies to drop
     first = run(tmp_path / "a", lines)[0]
     second = run(tmp_path / "b", lines)[0]
@@ -537,66 +543,10 @@ def test_output_keeps_min_max_statistics_for_times_and_numbers_only(tmp_path: Pa
     assert not (stats[s.CALL_ID] and stats[s.CALL_ID].has_min_max)  # unique ids prune nothing
 
 
-def test_read_ahead_keeps_order_and_hands_over_errors() -> None:
-    import duckdb
-
-    con = duckdb.connect()
-    reader = con.sql("SELECT range AS i FROM range(100000)").to_arrow_reader(1000)
-    got = [v for b in etl._ReadAhead(reader) for v in b.column("i").to_pylist()]
-    assert got == list(range(100000))
-
-    bad = con.sql(
-        "SELECT CAST(CASE WHEN range < 50000 THEN '1' ELSE 'x' END AS INTEGER) AS v "
-        "FROM range(100000)"
-    ).to_arrow_reader(1000)
-    with pytest.raises((duckdb.Error, OSError), match="Could not convert"):
-        for _ in etl._ReadAhead(bad):
-            pass
-
-
-def test_read_ahead_stops_its_thread_when_left_early() -> None:
-    import duckdb
-
-    con = duckdb.connect()
-    ahead = etl._ReadAhead(con.sql("SELECT range FROM range(10000000)").to_arrow_reader(1000))
-    for _ in ahead:
-        break
-    assert not ahead._thread.is_alive()
-    assert con.execute("SELECT 42").fetchone() == (42,)  # the connection is free again
-
-
-def test_spot_check_catches_rows_out_of_place(tmp_path: Path) -> None:
-    import duckdb
-    import pyarrow as pa
-
-    lines = [call("A"), "oops", call("B")]
-    calls = tmp_path / "calls.json"
-    calls.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    offsets = [0, len(lines[0]) + 1, len(lines[0]) + len(lines[1]) + 2]
-
-    def staged(order: list[int]) -> Path:
-        path = tmp_path / f"staged-{order}.parquet"
-        table = pa.table(
-            {
-                "line_number": [1, 2, 3],
-                "byte_offset": [offsets[i] for i in order],
-                "raw": [None, "oops", None],
-                "call_id": ["A", None, "B"],
-            }
-        )
-        pq.write_table(table, path)
-        return path
-
-    con = duckdb.connect()
-    assert etl._spot_check(con, calls, staged([0, 1, 2]), 3)
-    assert not etl._spot_check(con, calls, staged([2, 1, 0]), 3)
-    assert not etl._spot_check(con, calls, staged([0, 2, 1]), 3)
-
-
 def test_a_batch_of_only_blank_lines_is_fine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(etl, "_ROW_GROUP_ROWS", 100)
+    monkeypatch.setattr(writers, "ROW_GROUP_ROWS", 100)
     lines = [call("A"), *([""] * 350), "oops", call("B")]
     result, kept, rejects = run(tmp_path, lines)
     assert kept[s.CALL_ID].tolist() == ["A", "B"]

@@ -1,32 +1,20 @@
-"""Manifest: atomic writes, stable hashes, corruption handling, tamper detection."""
+"""Manifest: failed writes, stable hashes, corruption handling, tamper detection."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from support_analytics.files import file_sha256
 from support_analytics.manifest import (
-    atomic_write_bytes,
-    file_fingerprint,
-    file_sha256,
-    fingerprint_matches,
     manifest_hash,
     read_manifest,
     update_cleaned_calls_manifest,
     verify_output,
     write_manifest,
 )
-
-
-def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
-    target = tmp_path / "sub" / "x.json"
-    atomic_write_bytes(target, b"one")
-    atomic_write_bytes(target, b"two")
-    assert target.read_bytes() == b"two"
-    assert sorted(p.name for p in target.parent.iterdir()) == ["x.json"]
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
@@ -58,23 +46,6 @@ def test_hash_ignores_timestamps_but_not_content() -> None:
     c = {"created_at": "2026-01-01", "output": {"sha256": "y", "file_mtime": "t1"}}
     assert manifest_hash(a) == manifest_hash(b)
     assert manifest_hash(a) != manifest_hash(c)
-
-
-def test_fingerprint_detects_a_content_change_with_the_same_size(tmp_path: Path) -> None:
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"aaaa")
-    recorded = file_fingerprint(path)
-    path.write_bytes(b"bbbb")
-    os.utime(path, ns=(recorded["mtime_ns"] + 10**9, recorded["mtime_ns"] + 10**9))
-    assert not fingerprint_matches(recorded, path)
-
-
-def test_fingerprint_survives_a_touch_without_change(tmp_path: Path) -> None:
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"aaaa")
-    recorded = file_fingerprint(path)
-    os.utime(path, ns=(recorded["mtime_ns"] + 10**9, recorded["mtime_ns"] + 10**9))
-    assert fingerprint_matches(recorded, path)
 
 
 def test_update_records_size_and_sha256_of_the_parquet(tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def test_missing_s3_input_is_one_clear_line(prefix: str, capsys: Any) -> None:
 
 @pytest.mark.spark
 def test_spark_engine_on_s3_matches_local(spark: Any, prefix: str, tmp_path: Path) -> None:
-    from support_analytics.spark_etl import run_spark_etl
+    from support_analytics.etl.spark_engine import run_spark_etl
 
     calls, agents, output, manifest, rejects = paths(prefix, "calls")
     run_spark_etl(calls, agents, output, manifest, rejects, partition_by="call_date", spark=spark)
@@ -128,3 +128,51 @@ def test_spark_engine_on_s3_matches_local(spark: Any, prefix: str, tmp_path: Pat
     assert remote["rows"] == local["rows"] and remote["rejects"] == local["rejects"]
     assert remote["manifest"]["rows"] == local["manifest"]["rows"]
     assert remote["manifest"]["engine"] == "spark"
+
+
+def test_verify_takes_s3_paths(prefix: str, capsys: Any) -> None:
+    calls, agents, output, manifest, rejects = paths(prefix, "calls")
+    argv = ["etl", "-q", "--calls", calls, "--agents", agents, "--output", output]
+    assert (
+        main([*argv, "--manifest", manifest, "--rejects", rejects, "--partition-by", "call_date"])
+        == 0
+    )
+    verify = ["verify", "-q", "--output", output, "--manifest", manifest, "--rejects", rejects]
+    capsys.readouterr()
+    assert main(verify) == 0
+    assert capsys.readouterr().out.startswith(f"ok: {output}")
+    storage.write_bytes(rejects, storage.read_bytes(rejects) + b'{"forged": 1}\n')
+    assert main(verify) == 2
+    err = capsys.readouterr().err.strip()
+    assert "rejected_calls.jsonl changed since the ETL wrote it" in err and "\n" not in err
+
+
+def test_an_engine_that_stages_on_s3_itself_is_published_and_cleaned_up(
+    prefix: str, tmp_path: Path
+) -> None:
+    """The Glue path (Spark reads s3:// and stages under ``<output>.staging``), with the
+    DuckDB engine standing in for Spark: same shell, same outputs, no staging left behind."""
+    import dataclasses
+
+    from support_analytics.etl.duckdb_engine import DuckDBEngine
+    from support_analytics.etl.engine import Staged, Staging
+    from support_analytics.etl.run import REMOTE_STAGING_SUFFIX, run
+
+    class StagesOnS3(DuckDBEngine):
+        reads_remote = True
+
+        def stage(self, job: Staging) -> Staged:
+            assert storage.is_remote(job.calls) and storage.is_remote(job.output)
+            calls = storage.download(job.calls, job.workdir / "calls.json")
+            local = dataclasses.replace(job, calls=calls, output=job.workdir / "out.parquet")
+            staged = super().stage(local)
+            storage.upload(Path(staged.output), job.output)
+            return dataclasses.replace(staged, output=job.output)
+
+    calls, agents, output, manifest, rejects = paths(prefix)
+    result = run(StagesOnS3(), calls, agents, output, manifest, rejects, progress=False)
+    assert not result.up_to_date
+    remote, local = read_back(calls, output, manifest, rejects), local_run(tmp_path)
+    assert remote["rows"] == local["rows"] and remote["rejects"] == local["rejects"]
+    assert remote["manifest"]["output"]["etag"]
+    assert not storage.exists(output + REMOTE_STAGING_SUFFIX)

@@ -41,7 +41,7 @@ def outputs(out: Path, output_name: str) -> dict[str, Any]:
 def run_both(
     spark: Any, calls: Path, tmp_path: Path, partition_by: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    from support_analytics.spark_etl import run_spark_etl
+    from support_analytics.etl.spark_engine import run_spark_etl
 
     name = "cleaned" if partition_by else "cleaned.parquet"
     results = []
@@ -132,7 +132,7 @@ def test_partitioned_output_is_identical(spark: Any, tmp_path: Path) -> None:
 
 
 def test_rerun_with_unchanged_inputs_is_up_to_date(spark: Any, tmp_path: Path) -> None:
-    from support_analytics.spark_etl import run_spark_etl
+    from support_analytics.etl.spark_engine import run_spark_etl
 
     out = tmp_path / "out"
     args = (EVERY_REJECT, AGENTS, out / "cleaned", out / "manifest.json", out / "rejects.jsonl")
@@ -147,7 +147,7 @@ def test_rerun_with_unchanged_inputs_is_up_to_date(spark: Any, tmp_path: Path) -
 
 
 def test_spark_refuses_what_the_local_engine_refuses(spark: Any, tmp_path: Path) -> None:
-    from support_analytics.spark_etl import run_spark_etl
+    from support_analytics.etl.spark_engine import run_spark_etl
 
     array = tmp_path / "array.json"
     array.write_text('[{"call_id": "x"}]\n')
@@ -170,7 +170,7 @@ def test_spark_refuses_what_the_local_engine_refuses(spark: Any, tmp_path: Path)
 
 def test_line_numbers_are_consecutive_across_many_splits(spark: Any, tmp_path: Path) -> None:
     """Force tiny input splits so numbering must stitch partitions together."""
-    from support_analytics.spark_etl import read_lines
+    from support_analytics.etl.spark_engine import read_lines
 
     calls = tmp_path / "many.json"
     calls.write_text("".join(f'{{"n": {i}}}\n' if i % 7 else "\n" for i in range(1, 2001)))

@@ -1,8 +1,8 @@
-"""The ETL rules in PySpark, for AWS Glue or any Spark cluster; the DuckDB engine is the spec.
+"""The ETL rules in PySpark, for AWS Glue or any Spark cluster; the DuckDB rules are the spec.
 
-The transformation is pure ``DataFrame -> DataFrame`` functions (:func:`number_lines`,
-:func:`parse_calls`, :func:`apply_rules`, :func:`kept_rows`, :func:`rejected_rows`) built
-from the same constants as ``etl.py`` (``schema.py``), and :func:`run_spark_etl` does the I/O.
+Pure ``DataFrame -> DataFrame`` functions (:func:`number_lines`, :func:`parse_calls`,
+:func:`apply_rules`, :func:`kept_rows`, :func:`rejected_rows`) built from the same constants
+as ``rules.py`` (``schema.py``); ``spark_engine.py`` does the I/O.
 
 Where Spark's JSON and time functions differ from DuckDB's, this module adjusts Spark:
 
@@ -24,22 +24,13 @@ Where Spark's JSON and time functions differ from DuckDB's, this module adjusts 
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from support_analytics import config, storage
 from support_analytics import schema as s
-from support_analytics.errors import ContractError, InputError
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame
 
-ENGINE = "spark"
 _CORRUPT = "_corrupt_record"
 _JSON_OPTIONS = {
     "mode": "PERMISSIVE",
@@ -55,43 +46,6 @@ _ISO_JAVA = s.ISO_TIMESTAMP_REGEX.removesuffix("$") + r"\z"
 # What DuckDB's TRY_CAST(... AS DOUBLE) accepts that could equal 1..5 (underscores between
 # digits included); Java would also take "4d" or "0x1p2", which DuckDB does not.
 _DOUBLE_TEXT = r"^ *[+-]?(\d+(_\d+)*(\.(\d+(_\d+)*)?)?|\.\d+(_\d+)*)([eE][+-]?\d+(_\d+)*)? *\z"
-
-
-def spark_session(master: str = "local[*]", app: str = "support-analytics-etl") -> SparkSession:
-    """A SparkSession configured for the contract: UTC, microsecond Parquet timestamps."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise InputError(
-            "the spark engine needs pyspark; install it with pip install 'support-analytics[spark]'"
-        ) from None
-    builder = SparkSession.builder.master(master).appName(app)
-    for key, value in session_conf().items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    configure(spark)
-    return spark
-
-
-def session_conf() -> dict[str, str]:
-    """Settings the output contract depends on (applied to Glue's session too)."""
-    return {
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
-        "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
-        "spark.sql.parquet.compression.codec": "zstd",
-        "spark.sql.sources.partitionOverwriteMode": "static",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.ui.enabled": "false",
-    }
-
-
-def configure(spark: SparkSession) -> None:
-    """Apply :func:`session_conf` to an existing session (Glue creates its own)."""
-    for key, value in session_conf().items():
-        if not key.startswith("spark.ui."):  # static: builder only
-            spark.conf.set(key, value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +195,7 @@ def _epoch_micros(p: Column) -> Column:
 
     DuckDB's cast rules: proleptic Gregorian dates, 24:00[:00] as the next midnight, any
     hh:mm offset, the fraction truncated to microseconds; and years 1..9999 in UTC only
-    (etl.py's _TS_MIN/_TS_MAX), since Python readers cannot hold other years.
+    (rules.py's _TS_MIN/_TS_MAX), since Python readers cannot hold other years.
     """
     from pyspark.sql import functions as F
 
@@ -422,318 +376,3 @@ def rejected_rows(staged: DataFrame) -> DataFrame:
         .select("line_number", "reason", "raw_bin")
         .unionByName(dups)
     )
-
-
-# --------------------------------------------------------------------------------------------
-# I/O
-# --------------------------------------------------------------------------------------------
-def read_lines(spark: SparkSession, path: str) -> DataFrame:
-    """The calls file as numbered physical lines (split on LF only, like the local engine)."""
-    from pyspark.sql import functions as F
-
-    text = spark.read.option("lineSep", "\n").text(path)
-    return number_lines(
-        text.select(
-            "value",
-            F.col("_metadata.file_block_start").alias("blk"),
-            F.spark_partition_id().alias("pid"),
-            F.monotonically_increasing_id().alias("mid"),
-        )
-    )
-
-
-def _raw_text(data: bytes | bytearray | None, line_number: int) -> str:
-    """A reject's raw text exactly as the local engine writes it (invalid UTF-8 escaped)."""
-    b = bytes(data or b"")
-    if line_number == 1 and b.startswith(b"\xef\xbb\xbf"):
-        b = b[3:]
-    return b.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
-
-
-def _check_calls(calls: str) -> None:
-    """The same up-front refusals as the local engine: missing, empty, gzip name, JSON array."""
-    fs, p = storage.filesystem(calls)
-    if not fs.exists(p):
-        raise InputError(
-            f"{calls}: calls file not found; pass --calls PATH or run "
-            "`support-analytics simulate` first"
-        )
-    if fs.isdir(p):
-        raise InputError(f"{calls}: is a directory; pass the NDJSON calls file itself")
-    if fs.size(p) == 0:
-        raise InputError(f"{calls}: calls file is empty (0 bytes)")
-    with fs.open(p, "rb") as fh:
-        head = fh.read(1 << 16)
-    if head[:2] == b"\x1f\x8b" and not p.endswith(".gz"):
-        raise InputError(f"{calls}: is gzip-compressed; the spark engine needs a .gz name")
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    if head.lstrip()[:1] == b"[":
-        raise InputError(
-            f"{calls}: is a JSON array, not NDJSON (one JSON object per line); "
-            "convert it with: jq -c '.[]' FILE > calls.json"
-        )
-
-
-def transform(
-    spark: SparkSession, calls: str, agents: DataFrame
-) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
-    """Read and clean: (kept rows, rejected rows, counts). The staged rows are cached so the
-    file is parsed once for kept rows, rejects and counts."""
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
-
-    lines = read_lines(spark, calls).persist(StorageLevel.MEMORY_AND_DISK)
-    staged = apply_rules(parse_calls(lines)).persist(StorageLevel.MEMORY_AND_DISK)
-    total_lines = lines.count()
-    counts = staged.agg(
-        F.count(F.lit(1)).alias("rows_in"),
-        F.count_if(
-            ~F.coalesce(F.col("reason").isin(s.REJECT_MALFORMED, s.REJECT_ENCODING), F.lit(False))
-        ).alias("objects"),
-    ).first()
-    by_reason = dict(staged.where("reason IS NOT NULL").groupBy("reason").count().collect())
-    lines.unpersist()
-    rows_in = int(counts["rows_in"])
-    if rows_in == 0:
-        raise InputError(f"{calls}: holds no calls (only blank lines)")
-    if int(counts["objects"]) == 0:
-        raise InputError(f"{calls}: is not NDJSON: none of its {rows_in:,} lines is a JSON object")
-    return (
-        kept_rows(staged, agents),
-        rejected_rows(staged),
-        {"rows_in": rows_in, "blank": total_lines - rows_in, "by_reason": by_reason},
-    )
-
-
-def agents_frame(spark: SparkSession, agents: Path | str) -> DataFrame:
-    """agents.csv through the local engine's validating loader, as a Spark DataFrame."""
-    from support_analytics.etl import _agents_arrow, load_agents
-
-    if storage.is_remote(agents):  # small: read through fsspec on the driver
-        with tempfile.TemporaryDirectory() as tmp:
-            local = storage.download(agents, Path(tmp) / "agents.csv")
-            table = _agents_arrow(load_agents(local))
-    else:
-        table = _agents_arrow(load_agents(agents))
-    schema = ", ".join(f"`{c}` STRING" for c in s.AGENT_COLUMNS)
-    return spark.createDataFrame(table.to_pylist(), schema=schema)
-
-
-def _write_kept(kept: DataFrame, target: str, partition_by: str | None) -> None:
-    from pyspark.sql import functions as F
-
-    data = kept.drop("rating_invalid", "known_agent")
-    if partition_by:
-        (
-            data.repartition(F.col(partition_by))
-            .sortWithinPartitions("line_number")
-            .drop("line_number")
-            .write.mode("overwrite")
-            .partitionBy(partition_by)
-            .parquet(target)
-        )
-    else:
-        data.coalesce(1).sortWithinPartitions("line_number").drop("line_number").write.mode(
-            "overwrite"
-        ).parquet(target)
-
-
-def _write_rejects(rejected: DataFrame, target: Path) -> None:
-    with open(target, "w", encoding="utf-8", newline="\n") as fh:
-        for row in rejected.orderBy("line_number").toLocalIterator():
-            record = {
-                s.REJECT_LINE_NUMBER: row["line_number"],
-                s.REJECT_REASON: row["reason"],
-                s.REJECT_RAW: _raw_text(row["raw_bin"], row["line_number"]),
-            }
-            fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-def run_spark_etl(
-    calls: Path | str = config.DEFAULT_CALLS,
-    agents: Path | str = config.DEFAULT_AGENTS,
-    output: Path | str = config.DEFAULT_OUTPUT,
-    manifest: Path | str = config.DEFAULT_MANIFEST,
-    rejects: Path | str = config.DEFAULT_REJECTS,
-    *,
-    partition_by: str | None = None,
-    force: bool = False,
-    spark: SparkSession | None = None,
-    direct_io: bool = False,
-) -> Any:
-    """Clean calls with Spark into the same outputs as ``etl.run_etl``; returns an EtlResult.
-
-    Without ``direct_io`` (local runs) remote inputs are staged to a temp folder and outputs
-    written there then moved/uploaded, because a local Spark has no S3 connector. On Glue
-    (``direct_io=True``) Spark reads and writes the s3:// paths itself.
-    """
-    from support_analytics.etl import (
-        EtlResult,
-        _result_from_manifest,
-        _run_options,
-        check_partition_by,
-        is_up_to_date,
-    )
-    from support_analytics.manifest import read_manifest, update_cleaned_calls_manifest
-
-    check_partition_by(partition_by)
-    calls, agents, output = str(calls), str(agents), str(output)
-    manifest, rejects = str(manifest), str(rejects)
-    _check_calls(calls)
-    previous = read_manifest(manifest)
-    if not force and is_up_to_date(
-        previous, calls, agents, output, rejects, partition_by=partition_by
-    ):
-        return _result_from_manifest(previous)
-    started = time.perf_counter()
-    spark = spark or spark_session()
-    configure(spark)
-    local_out = not storage.is_remote(output)
-    parent = Path(output).parent if local_out else None
-    if parent:
-        parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=".spark-etl.", suffix=".work", dir=parent))
-    try:
-        src = calls
-        if storage.is_remote(calls) and not direct_io:
-            src = str(storage.download(calls, workdir / Path(calls.split("://", 1)[1]).name))
-        agents_df = agents_frame(spark, agents)
-        kept, rejected, counts = transform(spark, src, agents_df)
-        stage_out = workdir / "cleaned"
-        spark_target = output + ".spark-tmp" if direct_io and not local_out else str(stage_out)
-        _write_kept(kept, spark_target, partition_by)
-        warn = kept.agg(
-            F_count_if("rating_invalid"), F_count_if("NOT known_agent"), F_count_all()
-        ).first()
-        tmp_rejects = workdir / "rejects.jsonl"
-        _write_rejects(rejected, tmp_rejects)
-        rejected_counts = {r: int(counts["by_reason"].get(r, 0)) for r in s.REJECT_REASONS}
-        rows_out = int(warn[2])
-        # by_reason counts rule rejects; what is neither kept nor rule-rejected is a duplicate.
-        rejected_counts[s.REJECT_DUPLICATE] = (
-            counts["rows_in"] - rows_out - sum(rejected_counts.values())
-        )
-        if direct_io and not local_out:
-            _finish_remote_direct(spark_target, output, partition_by)
-        else:
-            _finish_local(stage_out, output, partition_by)
-        storage.upload(tmp_rejects, rejects)
-        _check_contract(output)
-        warnings = {s.WARN_INVALID_RATING: int(warn[0]), s.WARN_UNKNOWN_AGENT: int(warn[1])}
-        seconds = time.perf_counter() - started
-        payload = update_cleaned_calls_manifest(
-            output,
-            manifest,
-            engine=ENGINE,
-            seconds=round(seconds, 3),
-            options=_run_options(partition_by),
-            inputs={"calls": storage.fingerprint(calls), "agents": storage.fingerprint(agents)},
-            rejects=storage.fingerprint(rejects),
-            rows={
-                "input": counts["rows_in"],
-                "output": rows_out,
-                "rejected": rejected_counts,
-                "blank_lines": counts["blank"],
-            },
-            warnings=warnings,
-        )
-        return EtlResult(
-            counts["rows_in"],
-            rows_out,
-            rejected_counts,
-            warnings,
-            counts["blank"],
-            seconds,
-            False,
-            payload,
-        )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def F_count_if(expr: str) -> Column:  # noqa: N802 - reads like the SQL it wraps
-    from pyspark.sql import functions as F
-
-    return F.count_if(F.expr(expr))
-
-
-def F_count_all() -> Column:  # noqa: N802
-    from pyspark.sql import functions as F
-
-    return F.count(F.lit(1))
-
-
-def _data_files(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.rglob("*.parquet") if not f.name.startswith((".", "_")))
-
-
-def _tidy(folder: Path) -> None:
-    """Drop Spark's _SUCCESS and .crc files: the output holds data files only."""
-    for f in list(folder.rglob("*")):
-        if f.is_file() and (f.name.startswith((".", "_")) or f.suffix == ".crc"):
-            f.unlink()
-
-
-def _finish_local(stage_out: Path, output: str, partition_by: str | None) -> None:
-    """Move Spark's output folder into place (single file: its one part file)."""
-    _tidy(stage_out)
-    if partition_by:
-        ready = stage_out
-    else:
-        parts = _data_files(stage_out)
-        if len(parts) != 1:  # pragma: no cover - coalesce(1) writes exactly one
-            raise ContractError(f"spark wrote {len(parts)} files for a single-file output")
-        ready = parts[0]
-    storage.upload(ready, output)
-
-
-def _finish_remote_direct(spark_target: str, output: str, partition_by: str | None) -> None:
-    """On Glue: Spark wrote to ``output + .spark-tmp``; move it into place with fsspec."""
-    fs, tmp = storage.filesystem(spark_target)
-    _, out = storage.filesystem(output)
-    for f in fs.find(tmp):
-        name = f.rsplit("/", 1)[-1]
-        if name.startswith(("_", ".")):
-            fs.rm(f)
-    if fs.exists(out):
-        fs.rm(out, recursive=True)
-    if partition_by:
-        fs.mv(tmp, out, recursive=True)
-    else:
-        parts = [f for f in fs.find(tmp) if f.endswith(".parquet")]
-        fs.mv(parts[0], out)
-        fs.rm(tmp, recursive=True)
-
-
-def _check_contract(output: str) -> None:
-    table_schema = storage.read_cleaned_schema(output)
-    problems = s.contract_mismatches(table_schema)
-    if problems:
-        raise ContractError(f"{output}: output breaks the contract: {'; '.join(problems)}")
-
-
-def main_local(argv: list[str] | None = None) -> int:
-    """``python -m support_analytics.spark_etl --calls ...``: the Glue script's local twin."""
-    import argparse
-
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("calls", "agents", "output", "rejects", "manifest"):
-        p.add_argument(f"--{name}", required=True)
-    p.add_argument("--partition-by", default=None)
-    args = p.parse_args(argv)
-    result = run_spark_etl(
-        args.calls,
-        args.agents,
-        args.output,
-        args.manifest,
-        args.rejects,
-        partition_by=args.partition_by,
-        force=True,
-    )
-    print(result.summary())
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    os._exit(main_local())

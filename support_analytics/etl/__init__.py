@@ -1,0 +1,44 @@
+"""Clean raw call logs into the contract's Parquet, quarantining every bad line with a reason.
+
+One module per concern, arrows pointing one way:
+
+* ``rules``: the rule SQL and the agents lookup (the spec, readable on its own);
+* ``lines``: an NDJSON file as numbered lines (the fast and the line-by-line reader);
+* ``handoff``: the reader and read-ahead threads and their bounded hand-off;
+* ``writers``: the staged rows, the kept rows' Parquet and the rejects JSONL;
+* ``memory``: the rules on frames in memory (notebooks, tests);
+* ``commit``: the output lock, the commit record, recovery after a kill, ``verify``;
+* ``engine``: what an engine is given and hands back (the seam between shell and engines);
+* ``run``: the one run shell both engines share (checks, up-to-date, S3 staging, the
+  contract check, the manifest, the commit);
+* ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only.
+"""
+
+from __future__ import annotations
+
+from support_analytics.etl.commit import recover_interrupted_run, verify_run
+from support_analytics.etl.duckdb_engine import ENGINE, run_etl
+from support_analytics.etl.memory import CleanResult, clean_calls, clean_calls_detailed, load_calls
+from support_analytics.etl.rules import load_agents
+from support_analytics.etl.run import (
+    PARTITION_COLUMNS,
+    EtlResult,
+    check_partition_by,
+    is_up_to_date,
+)
+
+__all__ = [
+    "ENGINE",
+    "PARTITION_COLUMNS",
+    "CleanResult",
+    "EtlResult",
+    "check_partition_by",
+    "clean_calls",
+    "clean_calls_detailed",
+    "is_up_to_date",
+    "load_agents",
+    "load_calls",
+    "recover_interrupted_run",
+    "run_etl",
+    "verify_run",
+]

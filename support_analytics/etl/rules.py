@@ -1,0 +1,336 @@
+"""The cleaning rules as DuckDB SQL, and agents.csv as a lookup: the spec, readable on its own.
+
+Both readers, the in-memory API and the writers build their queries from here, so notebooks,
+tests and the CLI can never disagree about what "clean" means. The Spark engine mirrors these
+rules in ``spark_rules.py`` and a parity suite holds the two together.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from support_analytics import config
+from support_analytics import schema as s
+from support_analytics.errors import ContractError, InputError
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal (quotes doubled): values reach DuckDB as text, never as code."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+_ISO = sql_str(s.ISO_TIMESTAMP_REGEX)
+# Years 1..9999 in UTC: an offset can push 0001-01-01 or 9999-12-31 outside, and such rows
+# would break every Python reader of the Parquet (datetime has no year 0 or 10000).
+_TS_MIN = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+_TS_MAX = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
+
+
+# "Spaces" are U+0020 only, as in Spark's trim: DuckDB's one-argument trim also strips NBSP
+# and other Unicode spaces, so every trim here names its character. trim(x, ' ') is slow (it
+# added 5 s to 10M rows), so it runs only where a cheap test says there is a space to strip.
+def _trim_spaces(col: str) -> str:
+    return f"CASE WHEN contains({col}, ' ') THEN trim({col}, ' ') ELSE {col} END"
+
+
+# A blank line is empty or all spaces; a line that starts with neither is decided at once.
+NOT_BLANK = (
+    "CASE WHEN raw IS NULL THEN false WHEN starts_with(raw, ' ') THEN ltrim(raw, ' ') <> '' "
+    "ELSE raw <> '' END"
+)
+
+
+def parse_sql(src: str, extra: str = "") -> str:
+    """(line_number, byte_offset, raw, bad_encoding) -> the same plus raw fields as text.
+
+    ``extra`` (", a, b") names further source columns to carry through, here and in the
+    rules and stage selects.
+    """
+    paths = ", ".join(sql_str(f"$.{name}") for name in s.RAW_CALL_FIELDS)
+    fields = ",\n  ".join(f"f[{i}] AS {name}" for i, name in enumerate(s.RAW_CALL_FIELDS, start=1))
+    return f"""
+SELECT line_number, byte_offset, raw, bad_encoding, is_object{extra},
+  {fields}
+FROM (
+  SELECT *, CASE WHEN is_object THEN json_extract_string(raw, [{paths}]) END AS f
+  FROM (
+    SELECT *, (NOT bad_encoding AND json_valid(raw)
+               AND CASE WHEN starts_with(raw, '{{') THEN true
+                    ELSE starts_with(ltrim(raw, ' '), '{{') END) AS is_object
+    FROM {src}
+  )
+)"""
+
+
+def _ts_sql(col: str) -> str:
+    """A text timestamp -> TIMESTAMPTZ, or NULL unless it is strict ISO-8601 (naive = UTC)."""
+    return f"CASE WHEN regexp_matches({col}, {_ISO}) THEN TRY_CAST(upper({col}) AS TIMESTAMPTZ) END"
+
+
+def rules_sql(src: str, extra: str = "") -> str:
+    """Raw text fields -> typed contract fields plus the reject reason (NULL when kept).
+
+    Reasons are tested in the order of ``schema.REJECT_REASONS``; the first that applies wins.
+    Duplicates are decided later, over all rows that pass these rules.
+    """
+    # Text fields lose leading/trailing spaces (SQL trim, the same in Spark); timestamps are
+    # not trimmed: a padded timestamp is not strict ISO-8601.
+    txt = {name: f"NULLIF({_trim_spaces(name)}, '')" for name in s.RAW_CALL_FIELDS}
+    for name in (s.START_TIME, s.END_TIME):
+        txt[name] = f"NULLIF(CAST({name} AS VARCHAR), '')"
+    rating_ok = " OR ".join(f"rating_num = {n}" for n in range(s.MIN_RATING, s.MAX_RATING + 1))
+    return f"""
+SELECT line_number, byte_offset, raw{extra},
+  CASE
+    WHEN bad_encoding THEN '{s.REJECT_ENCODING}'
+    WHEN NOT is_object THEN '{s.REJECT_MALFORMED}'
+    WHEN call_id IS NULL THEN '{s.REJECT_MISSING_CALL_ID}'
+    WHEN start_txt IS NULL OR end_txt IS NULL THEN '{s.REJECT_MISSING_TS}'
+    WHEN start_ts IS NULL OR end_ts IS NULL OR least(start_ts, end_ts) < {_TS_MIN}
+      OR greatest(start_ts, end_ts) > {_TS_MAX} THEN '{s.REJECT_INVALID_TS}'
+    WHEN end_ts <= start_ts THEN '{s.REJECT_NON_POSITIVE}'
+  END AS reason,
+  call_id, agent_id, customer_id,
+  start_ts AS {s.START_TIME}, end_ts AS {s.END_TIME},
+  lower(issue_type_txt) AS {s.ISSUE_TYPE}, lower(resolution_txt) AS {s.RESOLUTION},
+  CASE WHEN {rating_ok} THEN CAST(rating_num AS INTEGER) END AS {s.RATING},
+  (rating_txt IS NOT NULL AND NOT coalesce({rating_ok}, false)) AS rating_invalid
+FROM (
+  SELECT *, {_ts_sql("start_txt")} AS start_ts, {_ts_sql("end_txt")} AS end_ts,
+         TRY_CAST(rating_txt AS DOUBLE) AS rating_num
+  FROM (
+    SELECT line_number, byte_offset, raw, bad_encoding, is_object{extra},
+      {txt[s.CALL_ID]} AS call_id, {txt[s.AGENT_ID]} AS agent_id,
+      {txt[s.CUSTOMER_ID]} AS customer_id,
+      {txt[s.START_TIME]} AS start_txt, {txt[s.END_TIME]} AS end_txt,
+      {txt[s.ISSUE_TYPE]} AS issue_type_txt, {txt[s.RESOLUTION]} AS resolution_txt,
+      {txt[s.RATING]} AS rating_txt
+    FROM {src}
+  )
+)"""
+
+
+STAGED_DDL = f"""
+CREATE TABLE staged (
+  line_number BIGINT, byte_offset BIGINT, raw VARCHAR, reason VARCHAR,
+  call_id VARCHAR, agent_id VARCHAR, customer_id VARCHAR,
+  {s.START_TIME} TIMESTAMPTZ, {s.END_TIME} TIMESTAMPTZ,
+  {s.ISSUE_TYPE} VARCHAR, {s.RESOLUTION} VARCHAR, {s.RATING} INTEGER, rating_invalid BOOLEAN,
+  agent_code INTEGER
+)"""
+
+_AGENT_TYPE = "agent_key"
+
+
+@dataclass(frozen=True)
+class AgentLookup:
+    """agents.csv as per-row SQL expressions instead of a join.
+
+    A hash join in DuckDB does not keep row order, and the kept rows must come out in input
+    order without a global sort (the sort was a third of the 10M-row run). So agent ids become
+    an ENUM: ``enum_code`` is an O(1) lookup and the name and region are list literals indexed
+    by it. An empty agents table makes every call an unknown agent.
+    """
+
+    names: str
+    regions: str
+    empty: bool
+
+    @classmethod
+    def register(cls, con: duckdb.DuckDBPyConnection, agents: pa.Table) -> AgentLookup:
+        rows = sorted(
+            zip(*(agents[c].to_pylist() for c in s.AGENT_COLUMNS), strict=True),
+            key=lambda r: r[0],
+        )
+        if not rows:
+            return cls("NULL", "NULL", True)
+
+        def literal(values: list[str | None]) -> str:
+            items = ", ".join("NULL" if v is None else sql_str(v) for v in values)
+            return f"([{items}]::VARCHAR[])"
+
+        ids = ", ".join(sql_str(r[0]) for r in rows)
+        con.execute(f"CREATE TYPE {_AGENT_TYPE} AS ENUM ({ids})")
+        col = {c: i for i, c in enumerate(s.AGENT_COLUMNS)}
+        return cls(
+            literal([r[col[s.AGENT_NAME]] for r in rows]),
+            literal([r[col[s.REGION]] for r in rows]),
+            False,
+        )
+
+    def code(self, agent_id: str) -> str:
+        if self.empty:
+            return "CAST(NULL AS INTEGER)"
+        return f"CAST(enum_code(TRY_CAST({agent_id} AS {_AGENT_TYPE})) AS INTEGER)"
+
+    def name(self, code: str) -> str:
+        return "CAST(NULL AS VARCHAR)" if self.empty else f"{self.names}[{code} + 1]"
+
+    def region(self, code: str) -> str:
+        return "CAST(NULL AS VARCHAR)" if self.empty else f"{self.regions}[{code} + 1]"
+
+
+def stage_select(src: str, keep_raw: bool, agents: AgentLookup, extra: str = "") -> str:
+    """Rule results in `staged` layout; raw text is kept only where a reject needs it."""
+    raw = "raw" if keep_raw else "CASE WHEN reason IS NOT NULL THEN raw END"
+    return f"""
+SELECT line_number, byte_offset, {raw} AS raw, reason, call_id, agent_id, customer_id,
+       {s.START_TIME}, {s.END_TIME}, {s.ISSUE_TYPE}, {s.RESOLUTION}, {s.RATING}, rating_invalid,
+       {agents.code("agent_id")} AS agent_code{extra}
+FROM ({rules_sql(src, extra)})"""
+
+
+# Later lines that repeat a kept call_id; `dups` holds only call_ids seen more than once,
+# so the tables below stay small even for 10M distinct calls.
+DUPS_SQL = """
+CREATE TEMP TABLE dups AS
+SELECT call_id, min(line_number) AS first_line
+FROM staged WHERE reason IS NULL
+GROUP BY call_id HAVING count(*) > 1"""
+
+DUP_LINES_SQL = """
+SELECT v.line_number, v.byte_offset, v.raw FROM staged v JOIN dups d ON v.call_id = d.call_id
+WHERE v.reason IS NULL AND v.line_number <> d.first_line
+ORDER BY v.line_number"""
+
+# Rows that pass the rules and are not a later copy of a call_id (dup_lines, registered).
+KEPT_WHERE = "v.reason IS NULL AND v.line_number NOT IN (SELECT line_number FROM dup_lines)"
+
+
+def kept_sql(agents: AgentLookup, where: str = KEPT_WHERE, *, ordered: bool = True) -> str:
+    """Rows in contract column order, plus line_number, rating_invalid and unknown_agent.
+
+    No joins, so a scan of `staged` (filled in input order) yields rows in input order;
+    ``ordered`` adds an explicit sort where the filter (an anti-join) may reorder them.
+    """
+    centi = s.MICROS_PER_CENTIMINUTE
+    cols = {
+        s.CALL_ID: "v.call_id",
+        s.AGENT_ID: "v.agent_id",
+        s.AGENT_NAME: agents.name("v.agent_code"),
+        s.REGION: agents.region("v.agent_code"),
+        s.CUSTOMER_ID: "v.customer_id",
+        s.START_TIME: f"v.{s.START_TIME}",
+        s.END_TIME: f"v.{s.END_TIME}",
+        s.CALL_DURATION_MINUTES: (
+            f"CAST((epoch_us(v.{s.END_TIME}) - epoch_us(v.{s.START_TIME}) + {centi // 2})"
+            f" // {centi} AS DOUBLE) / 100.0"
+        ),
+        s.ISSUE_TYPE: f"v.{s.ISSUE_TYPE}",
+        s.RESOLUTION: f"v.{s.RESOLUTION}",
+        s.RATING: f"v.{s.RATING}",
+        s.CALL_DATE: f"CAST(v.{s.START_TIME} AS DATE)",
+        s.HOUR_OF_DAY: f"CAST(hour(v.{s.START_TIME}) AS INTEGER)",
+    }
+    select = ",\n  ".join(f"{cols[name]} AS {name}" for name in s.CLEANED_COLUMNS)
+    extra = "v.line_number, v.rating_invalid, v.agent_code IS NULL AS unknown_agent"
+    order = "\nORDER BY v.line_number" if ordered else ""
+    return f"SELECT\n  {select},\n  {extra}\nFROM staged v\nWHERE {where}{order}"
+
+
+EXTRA_COLUMNS = ("line_number", "rating_invalid", "unknown_agent")
+
+WARNINGS_SQL = f"""
+SELECT count(*) FILTER (WHERE v.rating_invalid) AS {s.WARN_INVALID_RATING},
+       count(*) FILTER (WHERE v.agent_code IS NULL) AS {s.WARN_UNKNOWN_AGENT},
+       count(*) AS kept
+FROM staged v WHERE {KEPT_WHERE}"""
+
+
+def connect(workdir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC with bounded memory that spills to ``workdir``."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = {sql_str(config.DUCKDB_MEMORY_LIMIT)}")
+    con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
+    if workdir:
+        con.execute(f"SET temp_directory = {sql_str(str(workdir / 'spill'))}")
+    return con
+
+
+# --------------------------------------------------------------------------------------------
+# agents.csv
+# --------------------------------------------------------------------------------------------
+def load_agents(path: Path | str) -> pd.DataFrame:
+    """Read agents.csv (BOM, quoted commas and extra columns tolerated) and validate its ids.
+
+    Raises InputError for a missing/empty file, a missing required column, a row without an
+    agent_id, or a duplicated agent_id, since any of those would silently mis-attribute calls.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: agents file not found; pass --agents PATH")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 (byte {exc.start}); re-save the agents file as UTF-8"
+        ) from None
+    # strict: an unterminated quote would otherwise swallow every later row into one name.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = [row for row in reader if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise InputError(
+            f"{path}: not valid CSV at line {reader.line_num} ({exc}); check the quoting"
+        ) from None
+    if not rows:
+        raise InputError(
+            f"{path}: agents file is empty; it needs a header {','.join(s.AGENT_COLUMNS)}"
+        )
+    header = [h.strip().lower() for h in rows[0]]
+    missing = [c for c in s.AGENT_COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(missing)}; the header needs "
+            f"{','.join(s.AGENT_COLUMNS)} (found {','.join(header) or 'nothing'})"
+        )
+    idx = {c: header.index(c) for c in s.AGENT_COLUMNS}
+    records: dict[str, list[str | None]] = {c: [] for c in s.AGENT_COLUMNS}
+    seen: dict[str, int] = {}
+    for line_no, row in enumerate(rows[1:], start=2):
+        values = {c: (row[i].strip() if i < len(row) else "") for c, i in idx.items()}
+        agent_id = values[s.AGENT_ID]
+        if not agent_id:
+            raise InputError(
+                f"{path}: row {line_no} has no {s.AGENT_ID}; fill it in or delete the row"
+            )
+        if agent_id in seen:
+            raise InputError(
+                f"{path}: duplicate {s.AGENT_ID} {agent_id!r} on rows {seen[agent_id]} and "
+                f"{line_no}; each agent must appear once"
+            )
+        seen[agent_id] = line_no
+        for c in s.AGENT_COLUMNS:
+            records[c].append(values[c] or None)
+    return pd.DataFrame(records, columns=list(s.AGENT_COLUMNS), dtype=object)
+
+
+def agents_table(agents: pd.DataFrame) -> pa.Table:
+    """A validated agents frame as Arrow text columns (what both engines look agents up in)."""
+    missing = [c for c in s.AGENT_COLUMNS if c not in agents.columns]
+    if missing:
+        raise InputError(f"agents table is missing column(s) {', '.join(missing)}")
+    cols = {}
+    for c in s.AGENT_COLUMNS:
+        values = [None if pd.isna(v) else str(v).strip() or None for v in agents[c].tolist()]
+        cols[c] = pa.array(values, type=pa.string())
+    ids = [v for v in cols[s.AGENT_ID].to_pylist() if v is not None]
+    if len(ids) != len(set(ids)):
+        raise InputError(f"agents table has duplicate {s.AGENT_ID} values")
+    return pa.table(cols)
+
+
+def to_contract(table: pa.Table) -> pa.Table:
+    """Cast to the contract's Arrow schema; a row that does not fit is a ContractError."""
+    try:
+        return table.cast(s.CLEANED_SCHEMA)
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise ContractError(f"cleaned rows do not fit the contract: {exc}") from None
