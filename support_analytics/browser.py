@@ -52,6 +52,30 @@ CHECKS_JS = r"""
     const text = (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 40);
     return `${el.tagName.toLowerCase()}.${[...el.classList].join(".")} "${text}"`;
   };
+  // A tick label's own box, turned as the label is (plotly rotates crowded labels): their
+  // upright bounding rectangles overlap even when the turned text does not.
+  const corners = (el) => {
+    const b = el.getBBox(), m = el.getScreenCTM();
+    const right = b.x + b.width, bottom = b.y + b.height;
+    return [[b.x, b.y], [right, b.y], [right, bottom], [b.x, bottom]]
+      .map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
+  };
+  const polygonsOverlap = (p, q, pad = 0.5) => {
+    for (const poly of [p, q]) {
+      for (let k = 0; k < poly.length; k++) {
+        const [x1, y1] = poly[k], [x2, y2] = poly[(k + 1) % poly.length];
+        const nx = y1 - y2, ny = x2 - x1;
+        const project = (pts) => pts.map(([x, y]) => x * nx + y * ny);
+        const a = project(p), b = project(q);
+        const len = Math.hypot(nx, ny) || 1;
+        const gap = pad * len;
+        if (Math.max(...a) - gap <= Math.min(...b) || Math.max(...b) - gap <= Math.min(...a)) {
+          return false;  // a separating axis: no overlap
+        }
+      }
+    }
+    return true;
+  };
   const visible = (el) => {
     const r = rect(el), s = getComputedStyle(el);
     return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none";
@@ -105,9 +129,10 @@ CHECKS_JS = r"""
     }
     for (const axis of plot.querySelectorAll(".xaxislayer-above, .yaxislayer-above")) {
       const ticks = [...axis.querySelectorAll(".xtick text, .ytick text")].filter(visible);
+      const boxes = ticks.map(corners);
       for (let i = 0; i + 1 < ticks.length; i++) {
         for (let j = i + 1; j < ticks.length; j++) {
-          if (overlap(rect(ticks[i]), rect(ticks[j]))) {
+          if (polygonsOverlap(boxes[i], boxes[j])) {
             const pair = `${label(ticks[i])} / ${label(ticks[j])}`;
             problems.push(`tick labels overlap in ${name}: ${pair}`);
           }

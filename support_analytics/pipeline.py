@@ -339,9 +339,10 @@ def site_fingerprint(root: Path) -> dict[str, Any]:
     """What the rendered site depends on: the site's own files (config, pages, theme, the
     generated navbar) and each executed notebook, by content."""
     site_files = hashlib.sha256()
-    for name in (*config.SITE_FILES, config.SITE_META_NAME):
-        path = root / name
-        site_files.update(name.encode("utf-8") + b"\0")
+    # the page scripts the post-render step ships (web/*.js) belong to the site as well
+    shipped = sorted((Path(__file__).parent / "web").glob("*.js"))
+    for path in [*(root / n for n in (*config.SITE_FILES, config.SITE_META_NAME)), *shipped]:
+        site_files.update(path.name.encode("utf-8") + b"\0")
         site_files.update(path.read_bytes() if path.is_file() else b"<missing>")
         site_files.update(b"\0")
     reports = root / config.REPORTS_DIR.name
