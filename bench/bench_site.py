@@ -70,12 +70,12 @@ def redraw_ms(site: Path, rounds: int = 20) -> list[float]:
     return times
 
 
-def bench_size(n: int, repeats: int, workdir: Path) -> dict[str, float]:
+def bench_size(n: int, repeats: int, workdir: Path, days: int = 365) -> dict[str, float]:
     root = workdir / f"site-{n}"
     data = root / "data"
     run_measured(
-        [*CLI, "simulate", "--quiet", "--calls", str(n), "--dirty-rate", "0.02",
-         "--out-dir", str(data)],
+        [*CLI, "simulate", "--quiet", "--calls", str(n), "--days", str(days),
+         "--dirty-rate", "0.02", "--out-dir", str(data)],
         workdir,
     )  # fmt: skip
     for name in config.SITE_FILES:
@@ -114,6 +114,7 @@ def bench_size(n: int, repeats: int, workdir: Path) -> dict[str, float]:
         f"{result['libs_mb']:.2f} MB; whole _site {result['site_mb']:.2f} MB; overview filter "
         f"data {result['slices_mb']:.2f} MB; redraw after a control change "
         f"{result['redraw_ms']:.0f} ms median of {len(redraws)} (max {max(redraws):.0f} ms)"
+        f"; {days} days of calls"
     )
     for name, size in sizes.items():
         print(f"    {name:<42} {size / 1000:8.1f} KB")
@@ -124,6 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, nargs="+", default=[10_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--days", type=int, default=365, help="days the simulated calls cover")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
     args = parser.parse_args()
     if shutil.which("quarto") is None:
@@ -131,7 +133,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="sa-bench-", dir=args.workdir) as tmp:
         for n in args.calls:
-            bench_size(n, args.repeats, Path(tmp))
+            bench_size(n, args.repeats, Path(tmp), args.days)
 
 
 if __name__ == "__main__":

@@ -379,9 +379,12 @@
       function apply(pushHash) {
         var t0 = performance.now();
         var r = S.compute(model, sel);
+        var t1 = performance.now();
         drawBoxes(cfg, r);
         drawCharts(cfg, r);
+        var t2 = performance.now();
         drawLeaderboard(r);
+        var t3 = performance.now();
         status.textContent = describe(cfg, model, sel, r);
         root.classList.toggle('sa-empty', r.empty);
         document.querySelectorAll('.sa-nodata').forEach(function (n) { n.hidden = true; });
@@ -393,6 +396,8 @@
         }
         root.setAttribute('data-sa-ready', '1');
         root.setAttribute('data-sa-redraw-ms', String(Math.round(performance.now() - t0)));
+        root.setAttribute('data-sa-phases-ms', JSON.stringify({ compute: t1 - t0,
+          charts: t2 - t1, table: t3 - t2 }));
         root.dispatchEvent(new CustomEvent('sa-redrawn', { detail: r }));
       }
 
