@@ -6,7 +6,7 @@ does not work everywhere, so ``executable_path`` points at the system one). Ever
 opened from ``file://`` as a user opens ``_site/index.html``; :func:`inspect` loads one page at
 one window size and returns what a user would notice: console errors, requests that leave the
 machine, undrawn charts, clipped or overflowing text, overlapping legends and tick labels, gaps
-above tables, blank DataTables menus.
+above tables, blank table length menus.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ CHECKS_JS = r"""
 
   // 2. Text that is clipped or spills out of its box.
   const boxes = document.querySelectorAll(
-    ".sa-valuebox, .sa-valuebox p, .card-header, .card-title, .dataTable th, .dataTable td, " +
+    ".sa-valuebox, .sa-valuebox p, .card-header, .card-title, .sa-dt th, .sa-dt td, " +
     ".navbar-title, .navbar-brand, .nav-link"
   );
   for (const el of boxes) {
@@ -144,13 +144,13 @@ CHECKS_JS = r"""
   // 4. Tables: no tall gap above them in their card; every length menu shows its choice.
   for (const wrap of document.querySelectorAll(".sa-table-wrap")) {
     const body = wrap.closest(".card-body") || wrap.parentElement;
-    const first = wrap.querySelector(".dt-container") || wrap;
+    const first = wrap.firstElementChild || wrap;
     const gap = rect(first).top - rect(body).top;
     if (gap > 40) problems.push(`gap of ${Math.round(gap)} px above a table`);
   }
-  for (const select of document.querySelectorAll(".dt-length select, .dataTables_length select")) {
+  for (const select of document.querySelectorAll(".sa-dt-length select")) {
     const option = select.options[select.selectedIndex];
-    if (!option || !option.textContent.trim()) problems.push("a DataTables length menu is blank");
+    if (!option || !option.textContent.trim()) problems.push("a table length menu is blank");
   }
   if (document.documentElement.hasAttribute("DIALOG_ATTR")) {
     problems.push("alert/confirm/prompt was called");
@@ -162,7 +162,7 @@ CHECKS_JS = r"""
 #: Resolves once every chart has drawn and every table is built (or after the timeout).
 SETTLED_JS = """
 () => [...document.querySelectorAll('.sa-plot')].every(p => p.querySelector('svg.main-svg'))
-   && [...document.querySelectorAll('.sa-table-wrap')].every(w => w.querySelector('.dt-container'))
+   && [...document.querySelectorAll('.sa-table-wrap')].every(w => w.querySelector('table.sa-dt'))
 """
 
 

@@ -504,7 +504,7 @@ def counts_bar(df: pd.DataFrame, category: str, value: str, names: Mapping[str, 
 
 
 # --------------------------------------------------------------------------------------------
-# Tables (itables: sortable and searchable in the browser, every cell escaped)
+# Tables (sortable and searchable in the browser by web/tables.js, every cell as text)
 # --------------------------------------------------------------------------------------------
 #: Digits shown per leaderboard column (the frame is rounded the same way).
 LEADERBOARD_DECIMALS: dict[str, int] = {"AHT (min)": 1, "CSAT": 2, "Resolution %": 1, "FCR %": 1}
@@ -531,32 +531,15 @@ def leaderboard_frame(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-#: DataTables' own markup, initialised by the script :func:`interactive_table` writes. Cells are
-#: JSON data rendered as text (``DataTable.render.text``), so a name like ``<img onerror>``
-#: shows as text; numbers keep their type so columns sort as numbers.
-_TABLE_SCRIPT = """
+#: The table is drawn by web/tables.js (one copy per site): rows travel as JSON and every cell
+#: is set as text, so a name like ``<img onerror>`` shows as text; numbers keep their type so
+#: columns sort as numbers. A page script may have replaced the rows already (``_saRows``).
+_TABLE_SCRIPT = """(function () {
+  var el = document.getElementById(%(id)s);
   var spec = %(spec)s;
-  var lib = window.SupportTables;
-  if (!lib) return;
-  var DataTable = lib["default"];
-  var text = DataTable.render.text();
-  function number(decimals) {
-    var fmt = new Intl.NumberFormat("en-US", {minimumFractionDigits: decimals,
-                                              maximumFractionDigits: decimals});
-    return function (d, type) {
-      if (type === "display" || type === "filter") return d === null ? "\\u2013" : fmt.format(d);
-      return d === null ? -Infinity : d;
-    };
-  }
-  var columns = spec.columns.map(function (c) {
-    return {title: c.title, className: c.numeric ? "dt-right" : "dt-left",
-            render: c.numeric ? number(c.decimals) : text};
-  });
-  var options = {data: el._saRows || spec.rows, columns: columns, autoWidth: false, scrollX: true,
-                 order: [], paging: spec.paging, searching: spec.searching, info: spec.paging,
-                 pageLength: spec.pageLength, lengthMenu: spec.lengthMenu};
-  el._saTable = new DataTable(el.querySelector("table"), options);
-}, function (el) { if (el._saTable) el._saTable.columns.adjust(); });"""
+  if (el._saRows) spec.rows = el._saRows;
+  if (window.SupportTable) el._saTable = new SupportTable(el, spec);
+})();"""
 
 
 def _cell(value: Any) -> Any:
@@ -576,7 +559,7 @@ def interactive_table(
     name: str | None = None,
 ) -> Markup:
     """A sortable, searchable table that needs no network: the rows travel as JSON in the page
-    and DataTables (one copy per site, see :mod:`website`) draws them, every text cell escaped.
+    and web/tables.js (one copy per site, see :mod:`website`) draws them, every cell as text.
 
     ``decimals`` fixes the digits shown per numeric column (default 0 for integers, 2 for
     floats). The length menu always holds the page length, so its menu never shows blank.
@@ -605,14 +588,14 @@ def interactive_table(
         "pageLength": page_length,
         "lengthMenu": menu,
     }
-    script = _WHEN_SIZED % {"id": json.dumps(dom_id)} + _TABLE_SCRIPT % {
-        "spec": script_json(json.dumps(spec, ensure_ascii=False, allow_nan=False))
+    script = _TABLE_SCRIPT % {
+        "id": json.dumps(dom_id),
+        "spec": script_json(json.dumps(spec, ensure_ascii=False, allow_nan=False)),
     }
     named = f' data-sa-table="{labels.escape(name)}"' if name else ""
     html = (
-        f'<div id="{dom_id}" class="sa-table-wrap" data-sa-needs="datatables"{named}>'
-        '<table class="display compact sa-table" style="width:100%"></table>'
-        f"</div>\n<script>{script}</script>"
+        f'<div id="{dom_id}" class="sa-table-wrap" data-sa-needs="tables"{named}></div>\n'
+        f"<script>{script}</script>"
     )
     return Markup(html, f"table: {len(df)} rows")
 
@@ -673,7 +656,7 @@ def slicer_controls(seg: Segment) -> Markup | None:
         "plotly_config": PLOTLY_CONFIG,
     }
     html = (
-        '<div class="sa-slicer" data-sa-needs="plotly datatables slicer">'
+        '<div class="sa-slicer" data-sa-needs="plotly tables slicer">'
         '<div class="sa-controls" role="group" aria-label="Filter the dashboard"></div>'
         '<p class="sa-status" role="status" aria-live="polite">'
         "All regions, the last 28 days (filters load with the page).</p>"

@@ -5,8 +5,9 @@ Why this exists:
 
 - Pages used to inline plotly.js and DataTables into every page (about 5.9 MB a page). Now the
   notebooks emit plain markup that *marks* what it needs (``data-sa-needs``), and
-  :func:`post_render` writes each library once into ``site_libs/support-analytics/`` and adds
-  one ``<script src>`` per library to the pages that need it.
+  :func:`post_render` writes each library once into ``site_libs/support-analytics/`` (plotly.js
+  and the report's own page scripts: tables, filters) and adds one ``<script src>`` per file
+  to the pages that need it.
 - Browsers refuse ES-module scripts from ``file://`` (origin ``null``), so Quarto's own
   ``quarto.js`` never ran there. :func:`module_to_classic` turns such a module (and the relative
   modules it imports) into one classic, deferred script, which ``file://`` allows.
@@ -29,16 +30,14 @@ from support_analytics.files import atomic_write_bytes
 
 #: Our own folder inside Quarto's ``site_libs``: the shared libraries every page points at.
 LIBS_DIR_NAME = "support-analytics"
-#: What a page's markup may ask for (``data-sa-needs="plotly datatables"``), and the files that
+#: What a page's markup may ask for (``data-sa-needs="plotly tables"``), and the files that
 #: provide it, in load order.
 NEEDS_ATTR = "data-sa-needs"
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "plotly": ("plotly.min.js",),
-    "datatables": ("datatables.css", "datatables.js"),
+    "tables": ("tables.js",),
     "slicer": ("slicer.js", "dashboard.js"),
 }
-#: The global the classic DataTables bundle defines: ``{DataTable, jQuery}``.
-DATATABLES_GLOBAL = "SupportTables"
 #: Files Quarto's dashboard format copies for DataTables' export buttons, unused by our pages.
 PRUNABLE = ("pdfmake.min.js", "vfs_fonts.js", "datatables.min.js", "datatables.min.css")
 CLASSIC_SUFFIX = ".classic.js"
@@ -168,27 +167,16 @@ def _file_reader(base: Path) -> Callable[[str], str]:
 # Libraries, written once per site
 # --------------------------------------------------------------------------------------------
 def _library_sources() -> dict[str, Callable[[], bytes]]:
-    """Where each shared file comes from: the installed plotly and itables packages, and this
-    package's own page scripts (web/)."""
-    import itables
+    """Where each shared file comes from: the installed plotly package, and this package's own
+    page scripts (web/)."""
     import plotly
 
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    dt_dir = Path(itables.__file__).parent / "html"
-
-    def datatables_js() -> bytes:
-        source = (dt_dir / "dt_bundle.js").read_text(encoding="utf-8")
-        script = module_to_classic(source, _file_reader(dt_dir), DATATABLES_GLOBAL)
-        return script.encode("utf-8")
-
     web = Path(__file__).parent / "web"
-    return {
-        "plotly.min.js": plotly_js.read_bytes,
-        "datatables.js": datatables_js,
-        "datatables.css": (dt_dir / "dt_bundle.css").read_bytes,
-        "slicer.js": (web / "slicer.js").read_bytes,
-        "dashboard.js": (web / "dashboard.js").read_bytes,
-    }
+    sources: dict[str, Callable[[], bytes]] = {"plotly.min.js": plotly_js.read_bytes}
+    for script in ("tables.js", "slicer.js", "dashboard.js"):
+        sources[script] = (web / script).read_bytes
+    return sources
 
 
 def write_libraries(libs_dir: Path, names: Iterable[str]) -> list[Path]:

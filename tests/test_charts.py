@@ -98,7 +98,7 @@ def test_interactive_table_escapes_in_the_browser_and_keeps_numbers() -> None:
     assert [c["numeric"] for c in spec["columns"]] == [False, True, True]
     assert [c["decimals"] for c in spec["columns"]][1:] == [0, 1]
     assert spec["pageLength"] in spec["lengthMenu"] and spec["lengthMenu"] == [10, 15, 50, 100]
-    assert "DataTable.render.text()" in html and 'data-sa-needs="datatables"' in html
+    assert "new SupportTable(el, spec)" in html and 'data-sa-needs="tables"' in html
     assert 'data-sa-table="board"' in html
 
 

@@ -117,7 +117,7 @@ def test_every_chart_cell_stores_a_plotly_figure_as_markup(built: Built) -> None
 
 def test_no_output_is_text_html_or_carries_a_library(built: Built) -> None:
     # Any text/html output makes Quarto add require.js and jQuery from a CDN; plotly.js and
-    # DataTables come once per site (website.py), so every output stays small.
+    # the table script come once per site (website.py), so every output stays small.
     for page in PAGES:
         for cell in _code_cells(built.nb(page)):
             for output in cell.outputs:
@@ -131,7 +131,7 @@ def test_no_output_is_text_html_or_carries_a_library(built: Built) -> None:
                     assert set(srcs) <= {config.SLICES_FILE_NAME}, page
 
 
-def test_tables_are_datatables_markup_with_json_rows(built: Built) -> None:
+def test_tables_are_markup_with_json_rows(built: Built) -> None:
     cell = next(c for c in _code_cells(built.nb("overview")) if "interactive_table" in c.source)
     spec = _table_spec(cell)
     assert [c["title"] for c in spec["columns"]][:3] == ["Agent", "Region", "Calls"]

@@ -159,7 +159,7 @@ def test_injected_markup_never_appears_unescaped(built: Path) -> None:
 @pytest.mark.slow
 def test_injected_agent_name_is_kept_as_data_for_the_page_to_show_as_text(built: Path) -> None:
     # The leaderboard carries its rows as JSON inside a script, with < and > as \u escapes;
-    # DataTables draws them as text (tests/test_site_browser.py shows it in a browser). So the
+    # web/tables.js draws them as text (tests/test_site_browser.py shows it in a browser). So the
     # name was not dropped, and no markup can form from it.
     escaped = "\\u003cimg src=x onerror=alert(1)\\u003e"
     assert any(escaped in text for p in _published_files(built) for text in _html(p))

@@ -42,8 +42,6 @@ def _pages(site: Path) -> list[Path]:
 
 CANARY = """<!DOCTYPE html><html><head>
 <script src="../site_libs/support-analytics/plotly.min.js"></script>
-<link rel="stylesheet" href="../site_libs/support-analytics/datatables.css">
-<script src="../site_libs/support-analytics/datatables.js"></script>
 </head><body style="width:360px">
 <div id="undrawn" class="sa-plot" style="height:200px"></div>
 <div class="sa-valuebox" style="width:90px;overflow:hidden;white-space:nowrap">
@@ -52,7 +50,9 @@ CANARY = """<!DOCTYPE html><html><head>
 <div id="legend2" class="sa-plot" style="height:300px"></div>
 <div id="ticks" class="sa-plot" style="height:300px"></div>
 <div class="card-body"><div style="height:100px"></div>
-  <div id="t" class="sa-table-wrap"><table></table></div></div>
+  <div id="t" class="sa-table-wrap"><div class="sa-dt-top"><label class="sa-dt-length">
+  <select><option value="15"></option></select></label></div><table class="sa-dt"></table>
+  </div></div>
 <img src="http://example.invalid/pixel.png">
 <script>
 Plotly.newPlot("legend", [
@@ -66,9 +66,6 @@ Plotly.newPlot("legend2", [{y: [1, 2], name: "wide legend entry"}, {y: [2, 1], n
 var cats = []; for (var i = 0; i < 30; i++) cats.push("category number " + i);
 Plotly.newPlot("ticks", [{x: cats, y: cats.map(function (_, i) { return i; }), type: "bar"}],
   {xaxis: {tickangle: 0}});
-var DT = window.SupportTables["default"];
-new DT(document.querySelector("#t table"), {data: [["x"]], columns: [{title: "c"}],
-  pageLength: 10, lengthMenu: [15, 50, 100]});
 console.error("canary error");
 alert("canary");
 </script></body></html>"""
@@ -92,7 +89,7 @@ def test_every_check_fails_on_a_canary_page(site: Path, chromium) -> None:
     assert "legend overlaps the plot area in #legend" in problems
     assert "tick labels overlap in #ticks" in problems
     assert re.search(r"gap of 1\d\d px above a table", problems)
-    assert "a DataTables length menu is blank" in problems
+    assert "a table length menu is blank" in problems
     assert "alert/confirm/prompt was called" in problems
 
 
@@ -114,7 +111,7 @@ def test_dashboards_draw_their_charts_and_tables(site: Path, chromium) -> None:
             """() => ({
               plots: document.querySelectorAll('.sa-plot svg.main-svg').length,
               boxes: document.querySelectorAll('.sa-valuebox').length,
-              rows: document.querySelectorAll('.dataTable tbody tr').length,
+              rows: document.querySelectorAll('.sa-dt tbody tr').length,
               quarto: typeof window.quartoToggleHeadroom,
             })"""
         )
@@ -125,7 +122,7 @@ def test_dashboards_draw_their_charts_and_tables(site: Path, chromium) -> None:
 
 
 _PAGE_STATE = """() => ({
-  cells: [...document.querySelectorAll('.dataTable tbody td')].map(td => td.textContent),
+  cells: [...document.querySelectorAll('.sa-dt tbody td')].map(td => td.textContent),
   labels: [...document.querySelectorAll('.sa-plot svg text')].map(t => t.textContent),
   options: [...document.querySelectorAll('.sa-pick-option')].map(o => o.textContent.trim()),
   status: (document.querySelector('.sa-status') || {}).textContent,
@@ -173,7 +170,7 @@ def test_hostile_names_show_as_text_and_inject_nothing(site: Path, chromium) -> 
 def test_libraries_are_shipped_once_per_site(site: Path) -> None:
     libs = site / "site_libs" / website.LIBS_DIR_NAME
     assert (libs / "plotly.min.js").stat().st_size > 1_000_000
-    assert (libs / "datatables.js").exists()
+    assert (libs / "tables.js").exists()
     for path in _pages(site):
         html = path.read_text(encoding="utf-8")
         assert len(html) < 500_000, path
@@ -200,15 +197,15 @@ def test_no_rendered_file_holds_a_customer_id(site: Path) -> None:
 # --- the overview's filters against DuckDB ----------------------------------------------------
 _READ = """() => {
   const wrap = document.querySelector('.sa-table-wrap[data-sa-table="leaderboard"]');
-  wrap._saTable.page.len(-1).draw();
+  wrap._saTable.setPageLength(Infinity);
   const boxes = {};
   document.querySelectorAll('.sa-valuebox[data-kpi]').forEach(b => {
     const change = b.querySelector('.sa-kpi-change');
     boxes[b.dataset.kpi] = [b.querySelector('.sa-kpi-value').textContent,
                             change && !change.hidden ? change.textContent : null];
   });
-  const rows = [...wrap.querySelectorAll('.dt-scroll-body tbody tr, table.dataTable tbody tr')]
-    .filter(tr => !tr.querySelector('td.dt-empty'))
+  const rows = [...wrap.querySelectorAll('table.sa-dt tbody tr')]
+    .filter(tr => !tr.querySelector('td.sa-dt-empty'))
     .map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent));
   return {boxes, rows, hash: location.hash,
           ms: Number(document.querySelector('.sa-slicer').dataset.saRedrawMs)};

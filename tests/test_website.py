@@ -87,25 +87,20 @@ def test_post_render_fixes_pages_ships_libraries_once_and_is_idempotent(tmp_path
         '<link href="../site_libs/quarto-html/light.css" rel="stylesheet">'
         '<link href="../site_libs/quarto-html/dark.css" rel="stylesheet">'
     )
-    chart = _page(site, "reports/a.html", head + '<div data-sa-needs="plotly datatables"></div>')
+    chart = _page(site, "reports/a.html", head + '<div data-sa-needs="plotly tables"></div>')
     plain = _page(site, "index.html", "<p>no charts</p>")
     website.post_render(site)
     html = chart.read_text()
     assert '<script src="../site_libs/quarto-html/quarto.classic.js" defer></script>' in html
     assert html.count('src="../site_libs/support-analytics/plotly.min.js"') == 1
-    assert 'href="../site_libs/support-analytics/datatables.css"' in html
+    assert html.count('src="../site_libs/support-analytics/tables.js"') == 1
     # the shorter name is kept (Quarto's "bootstrap-<hash>" over "bootstrap-dark-<hash>")
     assert "light.css" not in html and html.count("dark.css") == 2
     assert "plotly" not in plain.read_text()
     assert not (libs / "quarto.js").exists() and not (libs / "light.css").exists()
     assert not list(site.rglob("pdfmake.min.js"))
     shipped = site / "site_libs" / "support-analytics"
-    assert sorted(p.name for p in shipped.iterdir()) == [
-        "datatables.css",
-        "datatables.js",
-        "plotly.min.js",
-    ]
-    assert 'window["SupportTables"]' in (shipped / "datatables.js").read_text()[:200]
+    assert sorted(p.name for p in shipped.iterdir()) == ["plotly.min.js", "tables.js"]
     website.post_render(site)  # a second run (a page rendered alone) changes nothing
     assert chart.read_text() == html
 

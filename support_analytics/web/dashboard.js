@@ -9,8 +9,8 @@
  * window.SA_SLICES from a file beside the page. Names from the data are set with textContent
  * or HTML-escaped for Plotly (which reads its strings as markup), never inserted as markup.
  *
- * A plain classic script (module scripts are blocked on file://); needs Plotly, DataTables
- * (window.SupportTables) and SupportSlicer loaded before it.
+ * A plain classic script (module scripts are blocked on file://); needs Plotly, SupportTable
+ * (web/tables.js) and SupportSlicer loaded before it.
  */
 (function () {
   'use strict';
@@ -259,7 +259,7 @@
     });
     document.querySelectorAll('.sa-table-wrap[data-sa-table="leaderboard"]').forEach(function (w) {
       w._saRows = rows;
-      if (w._saTable) w._saTable.clear().rows.add(rows).draw();
+      if (w._saTable) w._saTable.setRows(rows);
     });
   }
 
