@@ -186,7 +186,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         help=f"build everything: ETL, executed notebooks in {config.REPORTS_DIR.name}/, then the "
         "Quarto site",
         description="Run the ETL when inputs changed, execute the data-quality notebook and "
-        "one dashboard for all regions plus one per region with papermill (skipping any whose "
+        "the overview dashboard (whose filters cover every region) with papermill (skipping any whose "
         "data, template and parameters are unchanged), then `quarto render` the site. Without "
         "quarto on PATH the notebooks are still built and the command exits non-zero.",
     )
