@@ -186,8 +186,9 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         help=f"build everything: ETL, executed notebooks in {config.REPORTS_DIR.name}/, then the "
         "Quarto site",
         description="Run the ETL when inputs changed, execute the data-quality notebook and "
-        "the overview dashboard (whose filters cover every region) with papermill (skipping any whose "
-        "data, template and parameters are unchanged), then `quarto render` the site. Without "
+        "the overview dashboard (whose filters cover every region) with papermill (skipping "
+        "any whose data, template and parameters are unchanged), then `quarto render` the "
+        "site (only what changed). Without "
         "quarto on PATH the notebooks are still built and the command exits non-zero.",
     )
     _add_data_paths(p)
