@@ -19,6 +19,7 @@ from support_analytics import config, storage
 from support_analytics import schema as s
 from support_analytics.errors import ContractError, InputError
 from support_analytics.etl.engine import Staged, Staging
+from support_analytics.etl.incremental import is_drop_input
 from support_analytics.etl.lines import BOM, GZIP_MAGIC
 from support_analytics.etl.run import EtlResult, run
 from support_analytics.etl.spark_rules import (
@@ -194,6 +195,11 @@ def run_spark_etl(
     Local outputs get the output lock, the commit record and crash recovery; the contract is
     checked on the staged output before anything is published.
     """
+    if is_drop_input(calls):
+        raise InputError(
+            f"--calls {calls}: a folder of call files runs on --engine duckdb for now; the "
+            "Spark engine takes one calls file"
+        )
     return run(
         SparkEngine(spark, direct_io),
         calls,
