@@ -56,6 +56,7 @@ def _cmd_etl(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
             lock_wait=args.lock_wait,
+            rebuild=args.rebuild,
         )
     else:
         from support_analytics.etl import run_etl

@@ -315,13 +315,40 @@ def test_a_file_with_no_calls_is_refused_by_name(tmp_path: Path) -> None:
     assert not out.manifest.exists()
 
 
-def test_spark_refuses_a_folder_with_the_engine_that_takes_it(tmp_path: Path) -> None:
+@pytest.mark.spark
+def test_spark_one_file_at_a_time_gives_what_duckdb_gives_in_one_run(
+    spark: Any, tmp_path: Path
+) -> None:
     from support_analytics.etl.spark_engine import run_spark_etl
 
-    write(tmp_path / "raw" / "day1.json", call("C1"))
-    with pytest.raises(InputError, match="--engine duckdb"):
-        run_spark_etl(tmp_path / "raw", AGENTS, tmp_path / "c", tmp_path / "m.json",
-                      tmp_path / "r.jsonl", partition_by=s.CALL_DATE)  # fmt: skip
+    raw, on_spark, on_duckdb = tmp_path / "raw", Out(tmp_path / "spark"), Out(tmp_path / "duck")
+    days = [
+        [call("C1", "2026-01-05"), "not json", call("C2", "2026-01-06"), call("C1")],
+        [call("C3", "2026-01-06"), call("C2", "2026-01-07"), '{"call_id": "C9"}'],
+        [call("C4", "2026-01-07"), call("C3", "2026-01-08"), call("C5", "2026-01-08")],
+    ]
+    for i, lines in enumerate(days, start=1):
+        write(raw / f"day{i}.json", *lines)
+        result = run_spark_etl(
+            raw, AGENTS, on_spark.output, on_spark.manifest, on_spark.rejects,
+            partition_by=s.CALL_DATE, spark=spark, progress=False,
+        )  # fmt: skip
+        assert result.rows_in == len(lines)  # only the new file was read
+    on_duckdb.etl(raw)
+    assert on_spark.rows() == on_duckdb.rows()
+    assert on_spark.reject_lines() == on_duckdb.reject_lines()
+    assert on_spark.read_manifest()["rows"] == on_duckdb.read_manifest()["rows"]
+    assert on_spark.read_manifest()["rows"]["rejected"][s.REJECT_DUPLICATE] == 3
+    # The DuckDB engine carries on from the manifest the Spark runs wrote, and back.
+    write(raw / "day4.json", call("C5", "2026-01-09"), call("C6", "2026-01-09"))
+    assert on_spark.etl(raw).rows_out == 1
+    write(raw / "day5.json", call("C6", "2026-01-10"), call("C7", "2026-01-10"))
+    again = run_spark_etl(
+        raw, AGENTS, on_spark.output, on_spark.manifest, on_spark.rejects,
+        partition_by=s.CALL_DATE, spark=spark, progress=False,
+    )  # fmt: skip
+    assert (again.rows_in, again.rows_out) == (2, 1)
+    verify_run(on_spark.output, on_spark.rejects, on_spark.manifest)
 
 
 # --- a kill at every step of an update ---------------------------------------------------------
