@@ -351,6 +351,42 @@ def test_spark_one_file_at_a_time_gives_what_duckdb_gives_in_one_run(
     verify_run(on_spark.output, on_spark.rejects, on_spark.manifest)
 
 
+@pytest.fixture(scope="module")
+def s3_root() -> Any:
+    from conftest import serve_s3
+
+    yield from serve_s3("support-analytics-daily")
+
+
+@pytest.mark.s3
+def test_an_s3_folder_one_object_at_a_time_gives_what_a_local_folder_gives(
+    s3_root: str, daily: Path, tmp_path: Path
+) -> None:
+    remote, local = Out(tmp_path / "remote"), Out(tmp_path / "local")
+    prefix = f"{s3_root}/raw_calls/"
+    storage.upload(AGENTS, f"{prefix}agents.csv")  # not a call file: left alone
+    for path in sorted(daily.iterdir()):
+        storage.upload(path, prefix + path.name)
+        result = remote.etl(prefix)
+        assert result.rows_in == len(path.read_bytes().splitlines())  # only the new object
+    storage.upload(daily / "calls-2026-01-09.json", f"{prefix}_calls-2026-01-10.json.part")
+    assert remote.etl(prefix).up_to_date
+    local.etl(daily)
+    assert remote.rows() == local.rows()
+    assert remote.read_manifest()["rows"] == local.read_manifest()["rows"]
+    as_local = [
+        {**r, s.REJECT_FILE: str(daily / r[s.REJECT_FILE].rsplit("/", 1)[-1])}
+        for r in remote.reject_lines()
+    ]
+    assert as_local == local.reject_lines()
+    entries = remote.read_manifest()["inputs"]["files"]
+    assert entries[0]["path"].startswith(prefix) and entries[0]["etag"]
+    # An object replaced behind the manifest's back stops the next run.
+    storage.upload(daily / "calls-2026-01-09.json", entries[0]["path"])
+    with pytest.raises(InputError, match="changed since it was ingested.*--rebuild"):
+        remote.etl(prefix)
+
+
 # --- a kill at every step of an update ---------------------------------------------------------
 def complete_set(out: Out) -> tuple[str, ...] | None:
     """The files a complete, consistent set holds, or None for anything mixed."""

@@ -11,7 +11,6 @@ as a single-file run: a kill leaves the previous complete set or the new one.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -44,7 +43,7 @@ from support_analytics.etl.run import (
     stage_checked,
     staging_for,
 )
-from support_analytics.files import file_sha256, fsync_file
+from support_analytics.files import fsync_file, stream_sha256
 from support_analytics.fingerprint import combined_sha256, fingerprint, matches
 from support_analytics.manifest import cleaned_calls_manifest, read_manifest
 
@@ -63,43 +62,46 @@ _GLOB_CHARS = set("*?[")
 @dataclass
 class CallFiles:
     """The files a folder or glob names, in name order; those skipped as hidden or still
-    being written; and (a folder) the other files beside them, which are not call files."""
+    being written; and (a folder) the other files beside them, which are not call files.
+    Local files are Paths, objects on S3 ``s3://`` URLs."""
 
-    files: list[Path]
-    skipped: list[Path]
-    others: list[Path]
+    files: list[Path | str]
+    skipped: list[Path | str]
+    others: list[Path | str]
 
 
 def is_drop_input(calls: Path | str) -> bool:
     """True when ``--calls`` names a folder or a glob rather than one file."""
     text = str(calls)
     if storage.is_remote(text):
-        return text.endswith("/") or bool(_GLOB_CHARS & set(text))
+        return text.endswith("/") or bool(_GLOB_CHARS & set(text)) or storage.is_dir(text)
     path = Path(text)
     return path.is_dir() or (not path.exists() and bool(_GLOB_CHARS & set(text)))
 
 
 def list_call_files(calls: Path | str) -> CallFiles:
-    """The call files of a local folder (not recursive) or glob, in name order."""
-    if storage.is_remote(calls):
-        raise InputError(
-            f"{calls}: a folder or glob of call files on S3 is not supported yet; sync it to a "
-            "local folder (aws s3 sync) and pass that, or pass one s3:// file"
-        )
-    path = Path(str(calls))
-    candidates = list(path.iterdir()) if path.is_dir() else [Path(p) for p in glob.glob(str(path))]
+    """The call files of a folder (not recursive) or glob, local or s3://, in name order."""
+    fs, p = storage.filesystem(calls)
+    folder = fs.isdir(p)
+    if folder:
+        found = {info["name"]: info for info in fs.ls(p, detail=True)}
+    else:
+        found = fs.glob(p, detail=True)
+    remote = storage.is_remote(calls)
     files, skipped, others = [], [], []
-    for candidate in sorted(candidates, key=lambda p: (p.name, str(p))):
-        if not candidate.is_file():
+    for key in sorted(found, key=lambda k: (k.rsplit("/", 1)[-1], k)):
+        if found[key].get("type") != "file":
             continue
-        if candidate.name.startswith(SKIP_PREFIXES) or candidate.name.endswith(SKIP_SUFFIXES):
-            skipped.append(candidate)
-        elif path.is_dir() and not candidate.name.lower().endswith(CALL_SUFFIXES):
-            others.append(candidate)
+        name = key.rsplit("/", 1)[-1]
+        path: Path | str = f"s3://{key}" if remote else Path(key)
+        if name.startswith(SKIP_PREFIXES) or name.endswith(SKIP_SUFFIXES):
+            skipped.append(path)
+        elif folder and not name.lower().endswith(CALL_SUFFIXES):
+            others.append(path)
         else:
-            files.append(candidate)
+            files.append(path)
     if not files:
-        what = "folder" if path.is_dir() else "glob"
+        what = "folder" if folder else "glob"
         raise InputError(
             f"{calls}: the {what} holds no call files"
             + (f" ({len(skipped)} skipped as hidden or still being written)" if skipped else "")
@@ -107,6 +109,11 @@ def list_call_files(calls: Path | str) -> CallFiles:
             "`support-analytics simulate --split daily` for an example"
         )
     return CallFiles(files, skipped, others)
+
+
+def _key(path: Path | str) -> str:
+    """How the manifest names an input file: an absolute path, or the s3:// URL."""
+    return str(path) if storage.is_remote(path) else str(Path(path).resolve())
 
 
 def id_index_path(output: Path) -> Path:
@@ -212,7 +219,7 @@ def _check_ingested(recorded: list[dict[str, Any]]) -> None:
     """Every file ingested earlier must still be there, unchanged (size/mtime, else sha256)."""
     for entry in recorded:
         path = entry["path"]
-        if not os.path.isfile(path):
+        if not storage.exists(path) or storage.is_dir(path):
             raise InputError(
                 f"{path}: was ingested on an earlier run and has disappeared; restore it, or "
                 "rerun with --rebuild to reprocess the files that are there"
@@ -225,19 +232,21 @@ def _check_ingested(recorded: list[dict[str, Any]]) -> None:
 
 
 def _new_files(
-    files: list[Path], recorded: list[dict[str, Any]]
-) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    files: list[Path | str], recorded: list[dict[str, Any]]
+) -> tuple[list[tuple[Path | str, str]], list[tuple[Path | str, str]]]:
     """(new files with their sha256, copies of content already taken with the original)."""
     known_paths = {e["path"] for e in recorded}
     by_sha = {e["sha256"]: e["path"] for e in recorded}
     new, copies = [], []
     for path in files:
-        key = str(path.resolve())
+        key = _key(path)
         if key in known_paths:
             continue
-        if path.stat().st_size == 0:
+        fs, p = storage.filesystem(path)
+        if fs.size(p) == 0:
             raise InputError(f"{path}: calls file is empty (0 bytes); delete it or fill it")
-        sha = file_sha256(path)
+        with fs.open(p, "rb") as fh:
+            sha = stream_sha256(fh)
         if sha in by_sha:
             copies.append((path, by_sha[sha]))
             continue
@@ -273,7 +282,7 @@ def _up_to_date(previous: dict[str, Any], detail: str) -> EtlResult:
 
 def _ingest(
     engine: Engine,
-    new: list[tuple[Path, str]],
+    new: list[tuple[Path | str, str]],
     recorded: list[dict[str, Any]],
     previous: dict[str, Any],
     agents: Path | str,
@@ -415,10 +424,11 @@ def _append_rejects(source: Path, target: Path, name: str) -> None:
 
 
 def _file_entry(
-    path: Path, sha: str, seq: int, staged: Staged, partitions: list[str]
+    path: Path | str, sha: str, seq: int, staged: Staged, partitions: list[str]
 ) -> dict[str, Any]:
-    """What the manifest keeps about one input file (enough to spot a later change)."""
-    entry = fingerprint(path, sha256=sha, recorded_as=str(path.resolve()))
+    """What the manifest keeps about one input file (enough to spot a later change): size
+    and mtime, or the ETag of an object on S3, and the sha256."""
+    entry = fingerprint(path, sha256=sha, recorded_as=_key(path))
     entry.update(
         seq=seq,
         rows={
