@@ -238,6 +238,18 @@ def test_a_changed_ingested_file_stops_the_run_naming_it_and_the_fix(
     assert out.read_manifest()["rows"]["input"] == 3
 
 
+def test_a_late_file_that_sorts_before_ingested_ones_is_taken_after_them_with_a_warning(
+    tmp_path: Path, capsys: Any
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day2.json", call("C1"))
+    out.etl(raw)
+    write(raw / "day1.json", call("C1"), call("C2"))
+    result = out.etl(raw)
+    assert (result.rows_out, result.rejected[s.REJECT_DUPLICATE]) == (1, 1)
+    assert "day1.json sorts before files already ingested" in capsys.readouterr().err
+
+
 def test_a_touched_but_identical_file_is_not_a_change(tmp_path: Path) -> None:
     out, raw = Out(tmp_path / "out"), tmp_path / "raw"
     day1 = write(raw / "day1.json", call("C1"))

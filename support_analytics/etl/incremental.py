@@ -111,6 +111,11 @@ def list_call_files(calls: Path | str) -> CallFiles:
     return CallFiles(files, skipped, others)
 
 
+def _name(path: str) -> str:
+    """A file's name, what name order sorts by (local path or s3:// URL alike)."""
+    return path.rsplit("/", 1)[-1]
+
+
 def _key(path: Path | str) -> str:
     """How the manifest names an input file: an absolute path, or the s3:// URL."""
     return str(path) if storage.is_remote(path) else str(Path(path).resolve())
@@ -171,6 +176,15 @@ def run_incremental(
                 "ingested; skipped",
                 file=sys.stderr,
             )
+        last = max((_name(e["path"]) for e in recorded), default="")
+        for path, _ in new:
+            if _name(str(path)) < last:
+                print(
+                    f"warning: {path} sorts before files already ingested; it is ingested "
+                    "after them (its repeats of their call_ids are the rejects); --rebuild "
+                    "takes every file in name order",
+                    file=sys.stderr,
+                )
         if not new and previous:
             return _up_to_date(previous, detail)
         return _ingest(
