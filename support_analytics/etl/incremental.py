@@ -147,9 +147,10 @@ def run_incremental(
     changed (each with the fix: ``--rebuild`` reprocesses every file from scratch).
     """
     if partition_by != s.CALL_DATE:
+        what = "is a directory" if storage.is_dir(calls) else "names several files (a glob)"
         raise InputError(
-            f"--calls {calls} is a folder of files: add --partition-by {s.CALL_DATE} (only "
-            "partitions that receive rows are rewritten on an update)"
+            f"{calls}: {what}; pass the NDJSON calls file itself, or add --partition-by "
+            f"{s.CALL_DATE} to ingest a folder of call files incrementally"
         )
     if any(storage.is_remote(p) for p in (output, manifest, rejects)):
         raise InputError(
