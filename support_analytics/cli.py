@@ -33,6 +33,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             seed=args.seed,
             dirty_rate=args.dirty_rate,
             progress=not args.quiet,
+            split=args.split,
         )
     except ValueError as exc:
         raise SupportAnalyticsError(f"simulate: {exc}") from None
@@ -55,6 +56,7 @@ def _cmd_etl(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
             lock_wait=args.lock_wait,
+            rebuild=args.rebuild,
         )
     else:
         from support_analytics.etl import run_etl
@@ -62,6 +64,7 @@ def _cmd_etl(args: argparse.Namespace) -> int:
         result = run_etl(
             *paths,
             force=args.force,
+            rebuild=args.rebuild,
             progress=not args.quiet,
             lock_wait=args.lock_wait,
             partition_by=args.partition_by,
@@ -89,6 +92,13 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=config.SIM_DEFAULT_DIRTY_RATE,
         help="share of lines with an injected fault (0-1)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("daily",),
+        default=None,
+        help="write one calls-YYYY-MM-DD.json per day (a folder of daily drops for "
+        "`etl --calls FOLDER`) instead of one calls file",
     )
     p.add_argument(
         "--out-dir",
@@ -131,6 +141,12 @@ def _add_etl(sub: argparse._SubParsersAction) -> None:
     )
     _add_data_paths(p)
     p.add_argument("--force", action="store_true", help="rerun even when up to date")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="with a folder of call files: reprocess every file from scratch (after a file "
+        "that was ingested changed or disappeared)",
+    )
     p.add_argument(
         "--engine",
         choices=("duckdb", "spark"),

@@ -56,7 +56,7 @@ def fingerprint(
             "kind": "directory",
             "file_size": sum(f["size"] for f in files),
             "files": files,
-            "sha256": _combined(files),
+            "sha256": combined_sha256(files),
         }
     info = fs.info(p)
     return {
@@ -121,6 +121,7 @@ def _object_sha256(fs: Any, p: str) -> str:
         return stream_sha256(fh)
 
 
-def _combined(files: list[dict[str, Any]]) -> str:
+def combined_sha256(files: list[dict[str, Any]]) -> str:
+    """A folder's one hash from its sorted (name, sha256) entries, as ``fingerprint`` records."""
     text = "".join(f"{f['name']}\0{f['sha256']}\n" for f in files)
     return hashlib.sha256(text.encode()).hexdigest()

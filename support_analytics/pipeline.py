@@ -24,8 +24,9 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from support_analytics import __version__, config, storage
+from support_analytics import schema as s
 from support_analytics.errors import SupportAnalyticsError
-from support_analytics.etl import EtlResult, run_etl
+from support_analytics.etl import EtlResult, is_drop_input, run_etl
 from support_analytics.files import atomic_write_bytes
 from support_analytics.manifest import manifest_hash
 
@@ -85,7 +86,12 @@ def run_etl_step(
     parquet = pick(parquet_path, config.DEFAULT_OUTPUT)
     manifest = pick(manifest_path, config.DEFAULT_MANIFEST)
     rejects = pick(rejects_path, config.DEFAULT_REJECTS)
-    result = run_etl(calls, agents, parquet, manifest, rejects, force=force, progress=progress)
+    # A folder of daily files is ingested incrementally, which needs the partitioned layout.
+    partition_by = s.CALL_DATE if is_drop_input(calls) else None
+    result = run_etl(
+        calls, agents, parquet, manifest, rejects, force=force, progress=progress,
+        partition_by=partition_by,
+    )  # fmt: skip
     return EtlStep(result, calls, agents, parquet, manifest, rejects)
 
 

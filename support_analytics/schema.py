@@ -94,6 +94,8 @@ REJECT_LINE_NUMBER = "line_number"
 REJECT_REASON = "reason"
 REJECT_RAW = "raw"
 REJECT_COLUMNS: tuple[str, ...] = (REJECT_LINE_NUMBER, REJECT_REASON, REJECT_RAW)
+#: Rejects of a folder of call files also name the file the line came from (first key).
+REJECT_FILE = "file"
 
 # --- parsing rules shared by every engine -------------------------------------------------
 #: ISO-8601 date-time: date, 'T' or space, hh:mm[:ss[.fraction]], optional Z or +hh[:mm] offset.

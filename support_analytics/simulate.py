@@ -51,6 +51,15 @@ from support_analytics.progress import Progress
 #: consumes the random stream in a different order, so files differ (still valid, still seeded).
 CHUNK_CALLS = 200_000
 
+SPLIT_DAILY = "daily"
+#: How the calls are laid out: one file (None) or one file per simulated day.
+SPLITS: tuple[str | None, ...] = (None, SPLIT_DAILY)
+
+
+def daily_calls_name(day: datetime.date) -> str:
+    """The file a daily split writes a day's calls to; names sort in day order."""
+    return f"calls-{day.isoformat()}.json"
+
 
 # --- the simulated world ------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -230,8 +239,13 @@ def simulate(
     seed: int = SIM_DEFAULT_SEED,
     dirty_rate: float = SIM_DEFAULT_DIRTY_RATE,
     progress: bool = True,
+    split: str | None = None,
 ) -> SimulationSummary:
     """Write ``sample_calls.json`` and ``agents.csv`` into ``out_dir`` (created if needed).
+
+    ``split="daily"`` writes one ``calls-YYYY-MM-DD.json`` per simulated day instead (the
+    shape a telephony export drops), so the incremental ETL can be tried without real data;
+    ``calls_path`` is then the folder.
 
     Both files appear atomically (temp file + ``os.replace``), so a reader never sees half a
     file. About ``dirty_rate`` of the call lines carry exactly one injected fault (see
@@ -245,6 +259,8 @@ def simulate(
     seed = _as_int("seed", seed, minimum=0)
     start_date = _as_date(start, days)
     dirty_rate = _as_rate(dirty_rate)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(map(str, SPLITS))}, got {split!r}")
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -262,14 +278,24 @@ def simulate(
     renderer = _Renderer(agents=agents, calls=calls, customers=generator.customer_pool)
     bar = Progress("simulate", enabled=progress)
     dirty = 0
+    if split == SPLIT_DAILY:
+        calls_path = out
+        files = [
+            (out / daily_calls_name(start_date + datetime.timedelta(days=d)), lo, hi)
+            for d, (lo, hi) in enumerate(generator.day_ranges())
+            if hi > lo  # a day without calls gets no file (an empty file is refused)
+        ]
+    else:
+        files = [(calls_path, 0, calls)]
     try:
-        with _atomic_writer(calls_path, "wb") as fh:
-            for lo in range(0, calls, CHUNK_CALLS):
-                rows = generator.chunk(lo, min(lo + CHUNK_CALLS, calls))
-                data = renderer.render(rows)
-                fh.write(data)
-                dirty += int(np.count_nonzero(rows.fault != _CLEAN))
-                bar.update(rows=len(rows), nbytes=len(data))
+        for path, first, end in files:
+            with _atomic_writer(path, "wb") as fh:
+                for lo in range(first, end, CHUNK_CALLS):
+                    rows = generator.chunk(lo, min(lo + CHUNK_CALLS, end))
+                    data = renderer.render(rows)
+                    fh.write(data)
+                    dirty += int(np.count_nonzero(rows.fault != _CLEAN))
+                    bar.update(rows=len(rows), nbytes=len(data))
     finally:
         bar.close()
     return SimulationSummary(
@@ -536,6 +562,11 @@ class _CallGenerator:
         self.hist_outcome = np.empty(0, dtype=np.int8)
         # Recent clean call numbers, for duplicate call_id faults.
         self.recent_clean = np.empty(0, dtype=np.int64)
+
+    def day_ranges(self) -> list[tuple[int, int]]:
+        """(first, end) call positions of each local day, in day order."""
+        starts = self.block_start[:: self.n_regions]
+        return [(int(starts[d]), int(starts[d + 1])) for d in range(len(starts) - 1)]
 
     def _day_of(self, pos: int) -> int:
         block = int(np.searchsorted(self.block_start, pos, side="right")) - 1

@@ -255,3 +255,32 @@ def test_render_plan_renders_everything_when_the_site_itself_changed(
     pipeline.record_render(tmp_path)
     change(tmp_path)
     assert pipeline.plan_render(tmp_path) is None
+
+
+def test_report_over_a_folder_of_daily_files_reruns_after_an_update_only(tmp_path: Path) -> None:
+    lines = (REPORT_FIXTURES / "metrics_calls.json").read_text().splitlines(keepends=True)
+    raw = tmp_path / "raw_calls"
+    raw.mkdir()
+    (raw / "calls-1.json").write_text("".join(lines[: len(lines) // 2]))
+    inputs = {**_inputs(tmp_path), "calls": raw, "output": tmp_path / "data" / "cleaned"}
+    ran: list[str] = []
+
+    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+        ran.append(job.name)
+        job.output(reports_dir).write_text("{}")
+        return 0.0
+
+    def report() -> pipeline.ReportResult:
+        return pipeline.build_report(
+            tmp_path, **inputs, render=False, progress=False, execute=fake_execute
+        )
+
+    first = report()
+    assert "overview" in first.executed and first.etl.rows_in == len(lines) // 2
+    assert all(p.name.startswith("call_date=") for p in inputs["output"].iterdir())
+    ran.clear()
+    assert report().etl.up_to_date and ran == []
+    (raw / "calls-2.json").write_text("".join(lines[len(lines) // 2 :]))
+    third = report()
+    assert not third.etl.up_to_date and third.etl.rows_in == len(lines) - len(lines) // 2
+    assert "1 new file(s) read" in third.etl.summary() and "overview" in third.executed

@@ -404,3 +404,23 @@ def test_start_accepts_a_date_object(tmp_path: Path) -> None:
     summary = run(tmp_path, calls=50, start=dt.date(2025, 3, 1), days=3)
     first = json.loads(read_lines(summary.calls_path)[0])
     assert parse_ts(first[schema.START_TIME]).date() >= dt.date(2025, 2, 28)  # type: ignore[union-attr]
+
+
+def test_daily_split_writes_one_file_a_day_holding_every_call(tmp_path: Path) -> None:
+    summary = simulate(
+        tmp_path / "raw", calls=2000, days=5, start="2026-03-02", seed=4, dirty_rate=0.0,
+        progress=False,
+        split="daily",
+    )  # fmt: skip
+    files = sorted((tmp_path / "raw").glob("calls-*.json"))
+    assert [f.name for f in files] == [f"calls-2026-03-0{d}.json" for d in range(2, 7)]
+    assert summary.calls_path == tmp_path / "raw"
+    ids = [json.loads(line)["call_id"] for f in files for line in f.read_text().splitlines()]
+    assert len(ids) == 2000 and len(set(ids)) == 2000  # no faults: every id once, across days
+    assert (tmp_path / "raw" / SIM_AGENTS_NAME).exists()
+    assert not (tmp_path / "raw" / SIM_CALLS_NAME).exists()
+
+
+def test_an_unknown_split_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="split must be one of"):
+        simulate(tmp_path, calls=10, split="hourly", progress=False)

@@ -11,6 +11,8 @@ One module per concern, arrows pointing one way:
 * ``engine``: what an engine is given and hands back (the seam between shell and engines);
 * ``run``: the one run shell both engines share (checks, up-to-date, S3 staging, the
   contract check, the manifest, the commit);
+* ``incremental``: a folder of daily call files, only new files read, only touched
+  partitions rewritten (the DuckDB engine's ``run_etl`` hands a folder or glob to it);
 * ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from support_analytics.etl.commit import recover_interrupted_run, verify_run
 from support_analytics.etl.duckdb_engine import ENGINE, run_etl
+from support_analytics.etl.incremental import is_drop_input, list_call_files
 from support_analytics.etl.memory import CleanResult, clean_calls, clean_calls_detailed, load_calls
 from support_analytics.etl.rules import load_agents
 from support_analytics.etl.run import (
@@ -35,7 +38,9 @@ __all__ = [
     "check_partition_by",
     "clean_calls",
     "clean_calls_detailed",
+    "is_drop_input",
     "is_up_to_date",
+    "list_call_files",
     "load_agents",
     "load_calls",
     "recover_interrupted_run",

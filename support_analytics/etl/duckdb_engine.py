@@ -20,6 +20,7 @@ from support_analytics import config
 from support_analytics import schema as s
 from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.handoff import Prefetcher
+from support_analytics.etl.incremental import is_drop_input, run_incremental
 from support_analytics.etl.lines import (
     FAST_EXTRA,
     GZIP_MAGIC,
@@ -43,6 +44,7 @@ from support_analytics.etl.rules import (
     connect,
     kept_sql,
     parse_sql,
+    seen_dup_lines_sql,
     sql_str,
     stage_select,
 )
@@ -105,7 +107,8 @@ class DuckDBEngine:
             return Staged(output, lines, rows_in, objects, 0, {}, {}, calls_sha)
 
         con.execute(DUPS_SQL)
-        dup_lines = con.sql(DUP_LINES_SQL).to_arrow_table()
+        dup_sql = seen_dup_lines_sql(job.seen_ids) if job.seen_ids else DUP_LINES_SQL
+        dup_lines = con.sql(dup_sql).to_arrow_table()
         if not gzipped and dup_lines.num_rows:
             dup_lines = dup_lines.set_column(
                 2,
@@ -159,6 +162,7 @@ def run_etl(
     lock_wait: float | None = None,
     chunk_bytes: int = config.READ_CHUNK_BYTES,
     partition_by: str | None = None,
+    rebuild: bool = False,
 ) -> EtlResult:
     """Clean an NDJSON calls file into Parquet + rejects + manifest, all written atomically.
 
@@ -166,7 +170,25 @@ def run_etl(
     unless ``force``. Raises InputError for unusable inputs before any output is touched.
     ``partition_by="call_date"`` writes a Hive-partitioned folder instead of one file; any
     path may be an s3:// URL (inputs are staged locally, outputs uploaded).
+
+    ``calls`` may also be a folder or glob of daily files (with ``partition_by``): then only
+    files not yet ingested are read (``incremental.run_incremental``); ``rebuild`` (or
+    ``force``) reprocesses them all.
     """
+    if is_drop_input(calls):
+        return run_incremental(
+            DuckDBEngine(),
+            calls,
+            agents,
+            output,
+            manifest,
+            rejects,
+            rebuild=rebuild or force,
+            progress=progress,
+            lock_wait=lock_wait,
+            chunk_bytes=chunk_bytes,
+            partition_by=partition_by,
+        )
     return run(
         DuckDBEngine(),
         calls,

@@ -8,7 +8,7 @@ writes no manifest, so both engines get those guarantees from the one shell.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +21,8 @@ class Staging:
 
     ``output`` is a file path, or a folder path when ``partition_by`` is set; it is local
     unless the engine reads and writes S3 itself. ``lap`` records a phase's seconds.
+    ``seen_ids`` are Parquet files of call_ids kept by earlier files (the id index of an
+    incremental run): a line repeating one of them is a ``duplicate_call_id`` reject.
     """
 
     calls: Path | str
@@ -32,6 +34,7 @@ class Staging:
     progress: bool
     chunk_bytes: int
     lap: Callable[[str], None]
+    seen_ids: list[Path] = field(default_factory=list)
 
 
 @dataclass

@@ -200,6 +200,26 @@ SELECT v.line_number, v.byte_offset, v.raw FROM staged v JOIN dups d ON v.call_i
 WHERE v.reason IS NULL AND v.line_number <> d.first_line
 ORDER BY v.line_number"""
 
+
+def seen_dup_lines_sql(id_files: list[Path]) -> str:
+    """DUP_LINES_SQL plus the lines repeating a call_id kept by an earlier file.
+
+    The index is filtered by the (small) set of this file's ids first, so an update joins a
+    day's rows against the history without building a hash table of every id ever kept.
+    """
+    files = "[" + ", ".join(sql_str(str(p)) for p in id_files) + "]"
+    return f"""
+WITH seen AS (
+  SELECT DISTINCT call_id FROM read_parquet({files})
+  WHERE call_id IN (SELECT call_id FROM staged WHERE reason IS NULL)
+)
+SELECT v.line_number, v.byte_offset, v.raw
+FROM staged v LEFT JOIN dups d ON v.call_id = d.call_id
+WHERE v.reason IS NULL AND (v.call_id IN (SELECT call_id FROM seen)
+                            OR (d.call_id IS NOT NULL AND v.line_number <> d.first_line))
+ORDER BY v.line_number"""
+
+
 # Rows that pass the rules and are not a later copy of a call_id (dup_lines, registered).
 KEPT_WHERE = "v.reason IS NULL AND v.line_number NOT IN (SELECT line_number FROM dup_lines)"
 

@@ -60,18 +60,21 @@ class EtlResult:
     seconds: float
     up_to_date: bool
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: What an incremental run adds to its summary (files read, skipped, refused copies).
+    detail: str = ""
 
     @property
     def rows_rejected(self) -> int:
         return sum(self.rejected.values())
 
     def summary(self) -> str:
+        tail = f"; {self.detail}" if self.detail else ""
         if self.up_to_date:
-            return f"up to date: {self.rows_out:,} rows (nothing changed since the last run)"
+            return f"up to date: {self.rows_out:,} rows (nothing changed since the last run){tail}"
         warn = ", ".join(f"{k} {v:,}" for k, v in self.warnings.items() if v) or "none"
         return (
             f"{self.rows_in:,} rows in, {self.rows_out:,} kept, {self.rows_rejected:,} rejected, "
-            f"warnings: {warn} ({self.seconds:.1f}s)"
+            f"warnings: {warn} ({self.seconds:.1f}s){tail}"
         )
 
 
@@ -217,7 +220,7 @@ def _run_local(
         target.parent.mkdir(parents=True, exist_ok=True)
     workdir = new_work_dir(output)
     try:
-        job = _staging(
+        job = staging_for(
             engine,
             calls,
             agents_data,
@@ -228,7 +231,7 @@ def _run_local(
             chunk_bytes,
             lap_timer(timings),
         )
-        staged = _stage_checked(engine, job, calls, output)
+        staged = stage_checked(engine, job, calls, output)
         staged_files = (
             sorted(Path(staged.output).rglob("*.parquet"))
             if partition_by
@@ -283,7 +286,7 @@ def _run_remote(
         if engine.reads_remote and storage.is_remote(output):
             staging_root = str(output).rstrip("/") + REMOTE_STAGING_SUFFIX
             storage.remove(staging_root)  # a previous run's leftovers
-        job = _staging(
+        job = staging_for(
             engine,
             calls,
             agents_data,
@@ -295,7 +298,7 @@ def _run_remote(
             lap_timer(timings),
         )
         try:
-            staged = _stage_checked(engine, job, calls, output)
+            staged = stage_checked(engine, job, calls, output)
             storage.publish(staged.output, output)
             storage.upload(job.rejects, rejects)
         finally:
@@ -310,7 +313,7 @@ def _run_remote(
         return _result(staged, seconds, payload)
 
 
-def _staging(
+def staging_for(
     engine: Engine,
     calls: Path | str,
     agents_data: pa.Table,
@@ -344,7 +347,7 @@ def _staging(
     )
 
 
-def _stage_checked(engine: Engine, job: Staging, calls: Path | str, output: Path | str) -> Staged:
+def stage_checked(engine: Engine, job: Staging, calls: Path | str, output: Path | str) -> Staged:
     """Let the engine stage, then refuse unusable input and check counts and the contract."""
     staged = engine.stage(job)
     if staged.rows_in == 0:

@@ -19,6 +19,7 @@ from support_analytics import config, storage
 from support_analytics import schema as s
 from support_analytics.errors import ContractError, InputError
 from support_analytics.etl.engine import Staged, Staging
+from support_analytics.etl.incremental import is_drop_input, run_incremental
 from support_analytics.etl.lines import BOM, GZIP_MAGIC
 from support_analytics.etl.run import EtlResult, run
 from support_analytics.etl.spark_rules import (
@@ -88,15 +89,19 @@ def read_lines(spark: SparkSession, path: str) -> DataFrame:
 
 
 def transform(
-    spark: SparkSession, calls: str, agents: DataFrame
+    spark: SparkSession, calls: str, agents: DataFrame, seen_ids: list[str] | None = None
 ) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
     """Read and clean: (kept rows, rejected rows, counts). The staged rows are cached so the
-    file is parsed once for kept rows, rejects and counts."""
+    file is parsed once for kept rows, rejects and counts. A line repeating a call_id in
+    ``seen_ids`` (the id index of earlier files) is a ``duplicate_call_id`` reject."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     lines = read_lines(spark, calls).persist(StorageLevel.MEMORY_AND_DISK)
-    staged = apply_rules(parse_calls(lines)).persist(StorageLevel.MEMORY_AND_DISK)
+    staged = apply_rules(parse_calls(lines))
+    if seen_ids:
+        staged = mark_seen(staged, spark.read.parquet(*seen_ids))
+    staged = staged.persist(StorageLevel.MEMORY_AND_DISK)
     total_lines = lines.count()
     counts = staged.agg(
         F.count(F.lit(1)).alias("rows_in"),
@@ -116,6 +121,19 @@ def transform(
             "by_reason": by_reason,
         },
     )
+
+
+def mark_seen(staged: DataFrame, seen: DataFrame) -> DataFrame:
+    """Rule-passing lines whose call_id an earlier file kept become duplicate rejects."""
+    from pyspark.sql import functions as F
+
+    ids = seen.select(F.col(s.CALL_ID).alias("_seen_id"), F.lit(True).alias("_seen")).distinct()
+    marked = staged.join(ids, staged[s.CALL_ID] == ids["_seen_id"], "left")
+    reason = F.when(
+        F.col("reason").isNull() & F.coalesce(F.col("_seen"), F.lit(False)),
+        F.lit(s.REJECT_DUPLICATE),
+    ).otherwise(F.col("reason"))
+    return marked.withColumn("reason", reason).drop("_seen_id", "_seen")
 
 
 def agents_frame(spark: SparkSession, agents: pa.Table) -> DataFrame:
@@ -152,7 +170,9 @@ class SparkEngine:
     def stage(self, job: Staging) -> Staged:
         spark = self.spark or spark_session()
         configure(spark)
-        kept, rejected, counts = transform(spark, str(job.calls), agents_frame(spark, job.agents))
+        kept, rejected, counts = transform(
+            spark, str(job.calls), agents_frame(spark, job.agents), [str(p) for p in job.seen_ids]
+        )
         job.lap("read_and_rules")
         lines, rows_in, objects = counts["lines"], counts["rows_in"], counts["objects"]
         if rows_in == 0 or objects == 0:  # refused by the shell; nothing more to write
@@ -169,8 +189,10 @@ class SparkEngine:
         job.lap("write_rejects_and_count")
         rows_out = int(warn[2])
         by_reason = {r: int(n) for r, n in counts["by_reason"].items()}
-        # by_reason counts rule rejects; what is neither kept nor rule-rejected is a duplicate.
-        by_reason[s.REJECT_DUPLICATE] = rows_in - rows_out - sum(by_reason.values())
+        # by_reason counts rule rejects (and repeats of earlier files' ids); what is neither
+        # kept nor counted there is a repeat within this file.
+        within = rows_in - rows_out - sum(by_reason.values())
+        by_reason[s.REJECT_DUPLICATE] = by_reason.get(s.REJECT_DUPLICATE, 0) + within
         warnings = {s.WARN_INVALID_RATING: int(warn[0]), s.WARN_UNKNOWN_AGENT: int(warn[1])}
         return Staged(output, lines, rows_in, objects, rows_out, by_reason, warnings)
 
@@ -188,12 +210,27 @@ def run_spark_etl(
     direct_io: bool = False,
     progress: bool = True,
     lock_wait: float | None = None,
+    rebuild: bool = False,
 ) -> EtlResult:
     """Clean calls with Spark into the same outputs as ``run_etl``, through the same shell.
 
     Local outputs get the output lock, the commit record and crash recovery; the contract is
-    checked on the staged output before anything is published.
+    checked on the staged output before anything is published. A folder or glob of daily
+    files is ingested incrementally from the same manifest as the DuckDB engine's.
     """
+    if is_drop_input(calls):
+        return run_incremental(
+            SparkEngine(spark, direct_io),
+            calls,
+            agents,
+            output,
+            manifest,
+            rejects,
+            rebuild=rebuild or force,
+            progress=progress,
+            lock_wait=lock_wait,
+            partition_by=partition_by,
+        )
     return run(
         SparkEngine(spark, direct_io),
         calls,

@@ -1,0 +1,530 @@
+"""Daily drops: a folder (or glob) of call files ingested incrementally into a partitioned output.
+
+A telephony export lands one file a day; rebuilding a year to add a day makes an update cost
+the history. Here the manifest records every input file, a rerun stages **only new files**
+(each with the engine, one at a time, in name order), and only the ``call_date`` partitions
+that receive rows are rewritten. ``call_id`` stays unique across files through an id index
+beside the output (one small Parquet of kept ids per file), so an update never rescans the
+history's rows. Everything is published under the output lock through the same commit record
+as a single-file run: a kill leaves the previous complete set or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from support_analytics import config, storage
+from support_analytics import schema as s
+from support_analytics.errors import InputError
+from support_analytics.etl.commit import (
+    commit,
+    discard_work_dir,
+    new_work_dir,
+    output_lock,
+    recover_interrupted_run,
+)
+from support_analytics.etl.engine import Engine, Staged
+from support_analytics.etl.rules import connect, sql_str
+from support_analytics.etl.run import (
+    EtlResult,
+    lap_timer,
+    read_agents,
+    run_options,
+    stage_checked,
+    staging_for,
+)
+from support_analytics.files import fsync_file, stream_sha256
+from support_analytics.fingerprint import combined_sha256, fingerprint, matches
+from support_analytics.manifest import cleaned_calls_manifest, read_manifest
+
+#: Names of files still being written (or hidden): never read, counted as skipped.
+SKIP_PREFIXES = (".", "_")
+SKIP_SUFFIXES = (".tmp", ".part")
+#: What a folder's call files are named; other files there (agents.csv, a README) are not
+#: read, and counted apart. A glob takes what it names.
+CALL_SUFFIXES = tuple(e + z for e in (".json", ".jsonl", ".ndjson") for z in ("", ".gz"))
+#: The id index lives beside the output: ``<output>.ids/ids-<seq>.parquet``.
+ID_INDEX_SUFFIX = ".ids"
+MODE = "incremental"
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class CallFiles:
+    """The files a folder or glob names, in name order; those skipped as hidden or still
+    being written; and (a folder) the other files beside them, which are not call files.
+    Local files are Paths, objects on S3 ``s3://`` URLs."""
+
+    files: list[Path | str]
+    skipped: list[Path | str]
+    others: list[Path | str]
+
+
+def is_drop_input(calls: Path | str) -> bool:
+    """True when ``--calls`` names a folder or a glob rather than one file."""
+    text = str(calls)
+    if storage.is_remote(text):
+        return text.endswith("/") or bool(_GLOB_CHARS & set(text)) or storage.is_dir(text)
+    path = Path(text)
+    return path.is_dir() or (not path.exists() and bool(_GLOB_CHARS & set(text)))
+
+
+def list_call_files(calls: Path | str) -> CallFiles:
+    """The call files of a folder (not recursive) or glob, local or s3://, in name order."""
+    fs, p = storage.filesystem(calls)
+    folder = fs.isdir(p)
+    if folder:
+        found = {info["name"]: info for info in fs.ls(p, detail=True)}
+    else:
+        found = fs.glob(p, detail=True)
+    remote = storage.is_remote(calls)
+    files, skipped, others = [], [], []
+    for key in sorted(found, key=lambda k: (k.rsplit("/", 1)[-1], k)):
+        if found[key].get("type") != "file":
+            continue
+        name = key.rsplit("/", 1)[-1]
+        path: Path | str = f"s3://{key}" if remote else Path(key)
+        if name.startswith(SKIP_PREFIXES) or name.endswith(SKIP_SUFFIXES):
+            skipped.append(path)
+        elif folder and not name.lower().endswith(CALL_SUFFIXES):
+            others.append(path)
+        else:
+            files.append(path)
+    if not files:
+        what = "folder" if folder else "glob"
+        raise InputError(
+            f"{calls}: the {what} holds no call files"
+            + (f" ({len(skipped)} skipped as hidden or still being written)" if skipped else "")
+            + f"; call files are named *{', *'.join(CALL_SUFFIXES)}; run "
+            "`support-analytics simulate --split daily` for an example"
+        )
+    return CallFiles(files, skipped, others)
+
+
+def _name(path: str) -> str:
+    """A file's name, what name order sorts by (local path or s3:// URL alike)."""
+    return path.rsplit("/", 1)[-1]
+
+
+def _key(path: Path | str) -> str:
+    """How the manifest names an input file: an absolute path, or the s3:// URL."""
+    return str(path) if storage.is_remote(path) else str(Path(path).resolve())
+
+
+def id_index_path(output: Path) -> Path:
+    """The folder of kept call_ids beside ``output``."""
+    return output.with_name(output.name + ID_INDEX_SUFFIX)
+
+
+def run_incremental(
+    engine: Engine,
+    calls: Path | str,
+    agents: Path | str,
+    output: Path | str,
+    manifest: Path | str,
+    rejects: Path | str,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    lock_wait: float | None = None,
+    chunk_bytes: int = config.READ_CHUNK_BYTES,
+    partition_by: str | None = None,
+) -> EtlResult:
+    """Ingest the new files of a folder or glob; refuse anything that would mix silently.
+
+    Raises InputError, before any output is touched, when ``partition_by`` is not call_date,
+    when a file ingested earlier changed or vanished, or when agents.csv or the options
+    changed (each with the fix: ``--rebuild`` reprocesses every file from scratch).
+    """
+    if partition_by != s.CALL_DATE:
+        what = "is a directory" if storage.is_dir(calls) else "names several files (a glob)"
+        raise InputError(
+            f"{calls}: {what}; pass the NDJSON calls file itself, or add --partition-by "
+            f"{s.CALL_DATE} to ingest a folder of call files incrementally"
+        )
+    if any(storage.is_remote(p) for p in (output, manifest, rejects)):
+        raise InputError(
+            f"--calls {calls}: incremental runs write local outputs only for now; pass local "
+            "--output, --rejects and --manifest paths"
+        )
+    output, manifest, rejects = Path(output), Path(manifest), Path(rejects)
+    listing = list_call_files(calls)
+    agents_data = read_agents(agents)
+    with output_lock(output, lock_wait, quiet=not progress):
+        note = recover_interrupted_run(output)
+        if note and progress:
+            print(note, file=sys.stderr)
+        previous = {} if rebuild else read_manifest(manifest)
+        if previous:
+            _check_previous(previous, agents, output, partition_by)
+        recorded = list((previous.get("inputs") or {}).get("files") or [])
+        _check_ingested(recorded)
+        new, copies = _new_files(listing.files, recorded)
+        detail = _detail(listing, new, copies)
+        for path, original in copies:
+            print(
+                f"warning: {path} has the same content (sha256) as {original}, already "
+                "ingested; skipped",
+                file=sys.stderr,
+            )
+        last = max((_name(e["path"]) for e in recorded), default="")
+        for path, _ in new:
+            if _name(str(path)) < last:
+                print(
+                    f"warning: {path} sorts before files already ingested; it is ingested "
+                    "after them (its repeats of their call_ids are the rejects); --rebuild "
+                    "takes every file in name order",
+                    file=sys.stderr,
+                )
+        if not new and previous:
+            return _up_to_date(previous, detail)
+        return _ingest(
+            engine,
+            new,
+            recorded,
+            previous,
+            agents,
+            agents_data,
+            output,
+            manifest,
+            rejects,
+            partition_by=partition_by,
+            progress=progress,
+            chunk_bytes=chunk_bytes,
+            detail=detail,
+        )
+
+
+def _check_previous(
+    previous: dict[str, Any], agents: Path | str, output: Path, partition_by: str | None
+) -> None:
+    """Refuse to add to an output made another way, with other agents, or changed since."""
+    fix = "rerun with --rebuild to reprocess every file"
+    if previous.get("mode") != MODE:
+        raise InputError(
+            f"{output}: was written from a single calls file, not a folder of files; {fix}"
+        )
+    if previous.get("options") != run_options(partition_by):
+        raise InputError(f"{output}: was written with other options or schema version; {fix}")
+    if not matches((previous.get("inputs") or {}).get("agents"), agents):
+        raise InputError(f"{agents}: changed since the last run (agent names are baked in); {fix}")
+    want = [(f["name"], f["size"]) for f in (previous.get("output") or {}).get("files") or []]
+    found = []
+    if output.is_dir():
+        fs, p = storage.filesystem(output)
+        found = [(rel, int(info["size"])) for rel, info in storage.data_files(fs, p)]
+    if found != want:
+        raise InputError(
+            f"{output}: its partition files differ from the manifest (changed or deleted "
+            f"behind its back); {fix}"
+        )
+
+
+def _check_ingested(recorded: list[dict[str, Any]]) -> None:
+    """Every file ingested earlier must still be there, unchanged (size/mtime, else sha256)."""
+    for entry in recorded:
+        path = entry["path"]
+        if not storage.exists(path) or storage.is_dir(path):
+            raise InputError(
+                f"{path}: was ingested on an earlier run and has disappeared; restore it, or "
+                "rerun with --rebuild to reprocess the files that are there"
+            )
+        if not matches(entry, path):
+            raise InputError(
+                f"{path}: changed since it was ingested; rerun with --rebuild to reprocess "
+                "every file (or put the new content under a new name)"
+            )
+
+
+def _new_files(
+    files: list[Path | str], recorded: list[dict[str, Any]]
+) -> tuple[list[tuple[Path | str, str]], list[tuple[Path | str, str]]]:
+    """(new files with their sha256, copies of content already taken with the original)."""
+    known_paths = {e["path"] for e in recorded}
+    by_sha = {e["sha256"]: e["path"] for e in recorded}
+    new, copies = [], []
+    for path in files:
+        key = _key(path)
+        if key in known_paths:
+            continue
+        fs, p = storage.filesystem(path)
+        if fs.size(p) == 0:
+            raise InputError(f"{path}: calls file is empty (0 bytes); delete it or fill it")
+        with fs.open(p, "rb") as fh:
+            sha = stream_sha256(fh)
+        if sha in by_sha:
+            copies.append((path, by_sha[sha]))
+            continue
+        by_sha[sha] = key
+        new.append((path, sha))
+    return new, copies
+
+
+def _detail(listing: CallFiles, new: list[tuple[Path, str]], copies: list[tuple[Path, str]]) -> str:
+    parts = [f"{len(new)} new file(s) read"]
+    parts.append(f"{len(listing.skipped)} skipped as hidden or still being written")
+    if listing.others:
+        parts.append(f"{len(listing.others)} not call files (by name)")
+    if copies:
+        parts.append(f"{len(copies)} skipped as copies of ingested files")
+    return ", ".join(parts)
+
+
+def _up_to_date(previous: dict[str, Any], detail: str) -> EtlResult:
+    rows = previous.get("rows") or {}
+    return EtlResult(
+        rows_in=int(rows.get("input", 0)),
+        rows_out=int(rows.get("output", 0)),
+        rejected=dict(rows.get("rejected") or {}),
+        warnings=dict(previous.get("warnings") or {}),
+        blank_lines=int(rows.get("blank_lines", 0)),
+        seconds=0.0,
+        up_to_date=True,
+        manifest=previous,
+        detail=detail,
+    )
+
+
+def _ingest(
+    engine: Engine,
+    new: list[tuple[Path | str, str]],
+    recorded: list[dict[str, Any]],
+    previous: dict[str, Any],
+    agents: Path | str,
+    agents_data: pa.Table,
+    output: Path,
+    manifest: Path,
+    rejects: Path,
+    *,
+    partition_by: str | None,
+    progress: bool,
+    chunk_bytes: int,
+    detail: str,
+) -> EtlResult:
+    """Stage each new file, build the touched partitions and commit them in one record."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = lap_timer(timings)
+    fresh = not previous
+    for target in (output, rejects, manifest):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    ids_dir = id_index_path(output)
+    workdir = new_work_dir(output)
+    try:
+        out_dir, ids_work = workdir / "out", workdir / "ids"
+        out_dir.mkdir()
+        ids_work.mkdir()
+        staged_rejects = workdir / "rejects.jsonl"
+        if not fresh and rejects.is_file():
+            shutil.copyfile(rejects, staged_rejects)
+        seen = [] if fresh else sorted(ids_dir.glob("ids-*.parquet"))
+        seq = int(previous.get("next_file_seq", 0))
+        entries, touched = [], set()
+        for path, sha in new:
+            job = staging_for(
+                engine,
+                path,
+                agents_data,
+                _mkdir(workdir / f"f{seq:06d}"),
+                _mkdir(workdir / f"f{seq:06d}"),
+                partition_by,
+                progress,
+                chunk_bytes,
+                lap,
+            )
+            job.seen_ids = list(seen)
+            staged = stage_checked(engine, job, path, output)
+            ids_file = ids_work / f"ids-{seq:06d}.parquet"
+            partitions = _move_parts(Path(staged.output), out_dir, seq, output, fresh)
+            _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
+            seen.append(ids_file)
+            touched.update(partitions)
+            _append_rejects(job.rejects, staged_rejects, str(path))
+            entries.append(_file_entry(path, sha, seq, staged, partitions))
+            seq += 1
+        staged_rejects.touch()
+        for part_file in sorted(out_dir.rglob("*.parquet")) + sorted(ids_work.iterdir()):
+            fsync_file(part_file)
+        fsync_file(staged_rejects)
+        lap("check_and_fsync")
+        seconds = time.perf_counter() - started
+        payload = _payload(
+            engine.name,
+            previous,
+            recorded + entries,
+            seq,
+            agents,
+            output,
+            out_dir,
+            rejects,
+            staged_rejects,
+            partition_by,
+            seconds,
+            timings,
+            fresh,
+        )
+        if fresh:
+            moves = [(out_dir, output), (ids_work, ids_dir)]
+        else:
+            ids_dir.mkdir(exist_ok=True)
+            moves = [(out_dir / p, output / p) for p in sorted(touched)]
+            moves += [(f, ids_dir / f.name) for f in sorted(ids_work.iterdir())]
+        commit(workdir, moves + [(staged_rejects, rejects)], manifest, payload)
+        return _result(entries, seconds, payload, detail)
+    finally:
+        discard_work_dir(workdir)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def _move_parts(staged: Path, out_dir: Path, seq: int, output: Path, fresh: bool) -> list[str]:
+    """Move a file's staged partition files into the new partition folders.
+
+    A partition the output already has starts as hard links of its current files (a rename
+    of the whole folder then swaps old for new), and the file's rows join it as
+    ``part-<seq>-<i>.parquet``, so the folder reads in (file order, line order).
+    """
+    partitions = sorted(p.name for p in staged.iterdir() if p.is_dir()) if staged.is_dir() else []
+    for name in partitions:
+        target = out_dir / name
+        if not target.exists():
+            target.mkdir()
+            current = output / name
+            if not fresh and current.is_dir():
+                for existing in sorted(current.iterdir()):
+                    if existing.is_file():
+                        os.link(existing, target / existing.name)
+        for i, part in enumerate(sorted((staged / name).glob("*.parquet"))):
+            os.replace(part, target / f"part-{seq:06d}-{i}.parquet")
+    return partitions
+
+
+def _write_ids(partitions: list[str], out_dir: Path, seq: int, ids_file: Path, work: Path) -> None:
+    """The file's kept call_ids: what later files are checked against for duplicates."""
+    parts = [str(p) for name in partitions for p in (out_dir / name).glob(f"part-{seq:06d}-*")]
+    if not parts:
+        pq.write_table(pa.table({s.CALL_ID: pa.array([], type=pa.string())}), ids_file)
+        return
+    con = connect(work)
+    try:
+        files = "[" + ", ".join(sql_str(p) for p in sorted(parts)) + "]"
+        con.execute(
+            f"COPY (SELECT {s.CALL_ID} FROM read_parquet({files}, hive_partitioning = false)) "
+            f"TO {sql_str(str(ids_file))} (FORMAT parquet, COMPRESSION zstd)"
+        )
+    finally:
+        con.close()
+
+
+def _append_rejects(source: Path, target: Path, name: str) -> None:
+    """Add a file's rejects to the run's, each line naming its file first."""
+    prefix = b'{"' + s.REJECT_FILE.encode() + b'":' + json.dumps(name).encode("utf-8") + b","
+    with open(source, "rb") as src, open(target, "ab") as dst:
+        for line in src:
+            if line.startswith(b"{"):
+                dst.write(prefix + line[1:])
+
+
+def _file_entry(
+    path: Path | str, sha: str, seq: int, staged: Staged, partitions: list[str]
+) -> dict[str, Any]:
+    """What the manifest keeps about one input file (enough to spot a later change): size
+    and mtime, or the ETag of an object on S3, and the sha256."""
+    entry = fingerprint(path, sha256=sha, recorded_as=_key(path))
+    entry.update(
+        seq=seq,
+        rows={
+            "input": staged.rows_in,
+            "output": staged.rows_out,
+            "rejected": {r: int(staged.rejected.get(r, 0)) for r in s.REJECT_REASONS},
+            "blank_lines": staged.lines - staged.rows_in,
+        },
+        warnings={k: int(staged.warnings.get(k, 0)) for k in s.WARNING_KINDS},
+        partitions=partitions,
+    )
+    return entry
+
+
+def _payload(
+    engine: str,
+    previous: dict[str, Any],
+    files: list[dict[str, Any]],
+    next_seq: int,
+    agents: Path | str,
+    output: Path,
+    out_dir: Path,
+    rejects: Path,
+    staged_rejects: Path,
+    partition_by: str | None,
+    seconds: float,
+    timings: dict[str, float],
+    fresh: bool,
+) -> dict[str, Any]:
+    """The manifest: totals over every file, and the output's fingerprint updated for the
+    touched partitions only (the untouched ones are not re-read)."""
+    totals: dict[str, Any] = {
+        "input": sum(f["rows"]["input"] for f in files),
+        "output": sum(f["rows"]["output"] for f in files),
+        "rejected": {r: sum(f["rows"]["rejected"][r] for f in files) for r in s.REJECT_REASONS},
+        "blank_lines": sum(f["rows"]["blank_lines"] for f in files),
+    }
+    payload = cleaned_calls_manifest(
+        output,
+        staged_output=out_dir,
+        engine=engine,
+        mode=MODE,
+        seconds=round(seconds, 3),
+        timings=timings,
+        options=run_options(partition_by),
+        inputs={"agents": fingerprint(agents), "files": files},
+        next_file_seq=next_seq,
+        rejects=fingerprint(staged_rejects, recorded_as=rejects),
+        rows=totals,
+        warnings={k: sum(f["warnings"][k] for f in files) for k in s.WARNING_KINDS},
+    )
+    if not fresh:
+        staged = payload["output"]["files"]
+        touched = {f["name"].split("/", 1)[0] for f in staged}
+        kept = [
+            f
+            for f in (previous.get("output") or {}).get("files") or []
+            if f["name"].split("/", 1)[0] not in touched
+        ]
+        merged = sorted(kept + staged, key=lambda f: f["name"])
+        payload["output"].update(
+            files=merged,
+            file_size=sum(f["size"] for f in merged),
+            sha256=combined_sha256(merged),
+        )
+    return payload
+
+
+def _result(
+    entries: list[dict[str, Any]], seconds: float, payload: dict[str, Any], detail: str
+) -> EtlResult:
+    """This run's counts (the new files only); the manifest holds the totals."""
+    rejected = {r: sum(e["rows"]["rejected"][r] for e in entries) for r in s.REJECT_REASONS}
+    return EtlResult(
+        rows_in=sum(e["rows"]["input"] for e in entries),
+        rows_out=sum(e["rows"]["output"] for e in entries),
+        rejected=rejected,
+        warnings={k: sum(e["warnings"][k] for e in entries) for k in s.WARNING_KINDS},
+        blank_lines=sum(e["rows"]["blank_lines"] for e in entries),
+        seconds=seconds,
+        up_to_date=False,
+        manifest=payload,
+        detail=detail,
+    )

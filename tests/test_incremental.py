@@ -1,0 +1,456 @@
+"""Daily drops: a folder of call files ingested incrementally (etl/incremental.py).
+
+The promise: ingesting N files one run at a time gives exactly the rows, rejects and counts
+of one run over all N; an update reads only new files and rewrites only the partitions that
+receive rows; nothing that changed behind the manifest's back is mixed in silently; a kill
+during an update leaves the previous complete set or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from cli_runner import run_cli
+
+from support_analytics import schema as s
+from support_analytics import storage
+from support_analytics.cli import main
+from support_analytics.errors import InputError
+from support_analytics.etl import run_etl, verify_run
+from support_analytics.etl.incremental import id_index_path, list_call_files
+from support_analytics.simulate import simulate
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AGENTS = FIXTURES / "agents.csv"
+
+
+def call(call_id: str, day: str = "2026-01-05", hour: int = 10, agent: str = "A001") -> str:
+    return json.dumps(
+        {
+            "call_id": call_id,
+            "agent_id": agent,
+            "customer_id": "CU1",
+            "start_time": f"{day}T{hour:02d}:00:00Z",
+            "end_time": f"{day}T{hour:02d}:05:00Z",
+            "issue_type": "billing",
+            "resolution": "resolved",
+            "rating": 4,
+        }
+    )
+
+
+def write(path: Path, *lines: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+class Out:
+    """The output set of one incremental pipeline under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.output = root / "cleaned"
+        self.manifest = root / "m.json"
+        self.rejects = root / "r.jsonl"
+
+    def etl(self, calls: Path | str, **kwargs: Any) -> Any:
+        return run_etl(
+            calls, AGENTS, self.output, self.manifest, self.rejects,
+            partition_by=s.CALL_DATE, progress=False, **kwargs,
+        )  # fmt: skip
+
+    def argv(self, calls: Path, *extra: str) -> list[str]:
+        return [
+            "etl", "--quiet", "--calls", str(calls), "--agents", str(AGENTS),
+            "--output", str(self.output), "--manifest", str(self.manifest),
+            "--rejects", str(self.rejects), "--partition-by", s.CALL_DATE, *extra,
+        ]  # fmt: skip
+
+    def rows(self) -> list[dict[str, Any]]:
+        return storage.read_cleaned(self.output).to_pylist()
+
+    def reject_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.rejects.read_text().splitlines()]
+
+    def read_manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest.read_text())
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four simulated days (5% dirty) plus a fifth file repeating ids of earlier days."""
+    root = tmp_path_factory.mktemp("daily")
+    simulate(
+        root / "drops", calls=1200, days=4, dirty_rate=0.05, seed=3, progress=False, split="daily"
+    )
+    first = sorted((root / "drops").glob("calls-*.json"))[0].read_text().splitlines()
+    repeats = [line for line in first if '"call_id":"C' in line][:3]
+    write(root / "drops" / "calls-2026-01-09.json", *repeats, call("NEW-1", "2026-01-09"))
+    (root / "drops" / "agents.csv").unlink()
+    return root / "drops"
+
+
+def test_a_folder_lists_call_files_in_name_order_and_skips_files_being_written(
+    tmp_path: Path,
+) -> None:
+    for name in ("b.json", "a.jsonl", "c.ndjson.gz", ".hidden.json", "_SUCCESS", "d.json.tmp",
+                 "e.json.part", "agents.csv"):  # fmt: skip
+        (tmp_path / name).write_text("x\n")
+    listing = list_call_files(tmp_path)
+    assert [p.name for p in listing.files] == ["a.jsonl", "b.json", "c.ndjson.gz"]
+    assert sorted(p.name for p in listing.skipped) == [
+        ".hidden.json", "_SUCCESS", "d.json.tmp", "e.json.part",
+    ]  # fmt: skip
+    assert [p.name for p in listing.others] == ["agents.csv"]
+
+
+def test_a_glob_takes_what_it_names_in_name_order(tmp_path: Path) -> None:
+    for name in ("calls-2.json", "calls-1.json", "other.json", "calls-3.json.part"):
+        (tmp_path / name).write_text("x\n")
+    listing = list_call_files(str(tmp_path / "calls-*"))
+    assert [p.name for p in listing.files] == ["calls-1.json", "calls-2.json"]
+    assert [p.name for p in listing.skipped] == ["calls-3.json.part"]
+
+
+def test_one_file_at_a_time_gives_exactly_one_run_over_all(daily: Path, tmp_path: Path) -> None:
+    folder, step = tmp_path / "raw", Out(tmp_path / "step")
+    folder.mkdir()
+    for path in sorted(daily.iterdir()):
+        shutil.copy2(path, folder / path.name)
+        result = step.etl(folder)
+        assert not result.up_to_date and result.rows_in > 0
+    whole = Out(tmp_path / "whole")
+    whole.etl(folder)
+    assert step.rows() == whole.rows()
+    assert step.rejects.read_bytes() == whole.rejects.read_bytes()
+    a, b = step.read_manifest(), whole.read_manifest()
+    assert a["rows"] == b["rows"] and a["warnings"] == b["warnings"]
+    assert a["output"]["sha256"] == b["output"]["sha256"]
+    rows = a["rows"]
+    assert rows["input"] == rows["output"] + sum(rows["rejected"].values())
+    # The same lines as one concatenated file: the same calls kept, the same rejects by reason.
+    joined = tmp_path / "joined.json"
+    joined.write_bytes(b"".join(p.read_bytes() for p in sorted(folder.iterdir())))
+    single = run_etl(
+        joined, AGENTS, tmp_path / "one.parquet", tmp_path / "one.json", tmp_path / "one.jsonl",
+        progress=False,
+    )  # fmt: skip
+    assert single.rows_in == rows["input"] and single.rows_out == rows["output"]
+    assert single.rejected == rows["rejected"] and rows["rejected"][s.REJECT_DUPLICATE] >= 3
+    one = pq.read_table(tmp_path / "one.parquet").to_pylist()
+    key = lambda r: r[s.CALL_ID]  # noqa: E731
+    assert sorted(one, key=key) == sorted(step.rows(), key=key)
+    verify_run(step.output, step.rejects, step.manifest)
+
+
+def test_a_later_file_repeating_a_kept_call_id_is_rejected_naming_file_and_line(
+    tmp_path: Path,
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"), call("C2"))
+    out.etl(raw)
+    day2 = write(raw / "day2.json", call("C3", "2026-01-06"), call("C1", "2026-01-06"),
+                 call("C3", "2026-01-06"))  # fmt: skip
+    result = out.etl(raw)
+    assert (result.rows_in, result.rows_out) == (3, 1)
+    assert result.rejected[s.REJECT_DUPLICATE] == 2
+    assert [r[s.CALL_ID] for r in out.rows()] == ["C1", "C2", "C3"]
+    assert [(r[s.REJECT_FILE], r[s.REJECT_LINE_NUMBER], r[s.REJECT_REASON])
+            for r in out.reject_lines()] == [
+        (str(day2), 2, s.REJECT_DUPLICATE), (str(day2), 3, s.REJECT_DUPLICATE),
+    ]  # fmt: skip
+    assert out.reject_lines()[0][s.REJECT_RAW] == call("C1", "2026-01-06")
+
+
+def test_an_update_reads_only_new_files_and_rewrites_only_touched_partitions(
+    tmp_path: Path,
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1", "2026-01-05"), call("C2", "2026-01-06"))
+    out.etl(raw)
+    untouched = out.output / "call_date=2026-01-05"
+    before = {p.name: p.stat().st_ino for p in untouched.iterdir()}
+    kept_file = next((out.output / "call_date=2026-01-06").iterdir())
+    write(raw / "day2.json", call("C3", "2026-01-06"), call("C4", "2026-01-07"))
+    result = out.etl(raw)
+    assert result.rows_in == 2  # day1 was not read again
+    assert {p.name: p.stat().st_ino for p in untouched.iterdir()} == before
+    touched = sorted(p.name for p in (out.output / "call_date=2026-01-06").iterdir())
+    assert touched == [kept_file.name, "part-000001-0.parquet"]
+    entries = out.read_manifest()["inputs"]["files"]
+    assert [e["partitions"] for e in entries] == [
+        ["call_date=2026-01-05", "call_date=2026-01-06"],
+        ["call_date=2026-01-06", "call_date=2026-01-07"],
+    ]
+    assert entries[1]["rows"]["input"] == 2 and entries[1]["file_size"] > 0
+    assert entries[1]["sha256"] and entries[1]["mtime_ns"]
+    assert sorted(p.name for p in id_index_path(out.output).iterdir()) == [
+        "ids-000000.parquet", "ids-000001.parquet",
+    ]  # fmt: skip
+    again = out.etl(raw)
+    assert again.up_to_date and "0 new file(s)" in again.summary()
+    verify_run(out.output, out.rejects, out.manifest)
+
+
+def test_the_run_says_how_many_files_it_skipped(tmp_path: Path, capsys: Any) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    write(raw / "day2.json.part", call("C2"))
+    write(raw / ".day3.json", call("C3"))
+    assert main(out.argv(raw)) == 0
+    printed = capsys.readouterr().out
+    assert "1 rows in, 1 kept" in printed
+    assert "2 skipped as hidden or still being written" in printed
+
+
+def test_a_folder_needs_partition_by_call_date(tmp_path: Path) -> None:
+    write(tmp_path / "raw" / "day1.json", call("C1"))
+    with pytest.raises(InputError, match="--partition-by call_date"):
+        run_etl(tmp_path / "raw", AGENTS, tmp_path / "c", tmp_path / "m.json",
+                tmp_path / "r.jsonl", progress=False)  # fmt: skip
+
+
+def test_a_changed_ingested_file_stops_the_run_naming_it_and_the_fix(
+    tmp_path: Path, capsys: Any
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"))
+    out.etl(raw)
+    manifest_before = out.manifest.read_bytes()
+    write(day1, call("C1"), call("C9"))
+    write(raw / "day2.json", call("C2"))
+    assert main(out.argv(raw)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert str(day1.resolve()) in err and "changed since it was ingested" in err
+    assert "--rebuild" in err
+    assert out.manifest.read_bytes() == manifest_before
+    assert main(out.argv(raw, "--rebuild")) == 0
+    assert [r[s.CALL_ID] for r in out.rows()] == ["C1", "C9", "C2"]
+    assert out.read_manifest()["rows"]["input"] == 3
+
+
+def test_a_late_file_that_sorts_before_ingested_ones_is_taken_after_them_with_a_warning(
+    tmp_path: Path, capsys: Any
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day2.json", call("C1"))
+    out.etl(raw)
+    write(raw / "day1.json", call("C1"), call("C2"))
+    result = out.etl(raw)
+    assert (result.rows_out, result.rejected[s.REJECT_DUPLICATE]) == (1, 1)
+    assert "day1.json sorts before files already ingested" in capsys.readouterr().err
+
+
+def test_a_touched_but_identical_file_is_not_a_change(tmp_path: Path) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"))
+    out.etl(raw)
+    os.utime(day1, ns=(1, 1))
+    assert out.etl(raw).up_to_date
+
+
+def test_a_vanished_ingested_file_stops_the_run(tmp_path: Path) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"))
+    write(raw / "day2.json", call("C2"))
+    out.etl(raw)
+    day1.unlink()
+    with pytest.raises(InputError, match=r"day1\.json: was ingested .* disappeared.*--rebuild"):
+        out.etl(raw)
+    result = out.etl(raw, rebuild=True)
+    assert [r[s.CALL_ID] for r in out.rows()] == ["C2"] and result.rows_in == 1
+
+
+def test_the_same_content_under_a_second_name_is_skipped_with_a_warning(
+    tmp_path: Path, capsys: Any
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"))
+    out.etl(raw)
+    shutil.copy(day1, raw / "day1-copy.json")
+    write(raw / "day2.json", call("C2"))
+    result = out.etl(raw)
+    assert result.rows_in == 1 and "1 skipped as copies of ingested files" in result.summary()
+    assert "day1-copy.json has the same content (sha256) as" in capsys.readouterr().err
+    assert [r[s.CALL_ID] for r in out.rows()] == ["C1", "C2"]
+    assert out.reject_lines() == []
+
+
+def test_changed_agents_stop_the_run(tmp_path: Path) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    agents = tmp_path / "agents.csv"
+    shutil.copy(AGENTS, agents)
+    run_etl(raw, agents, out.output, out.manifest, out.rejects, partition_by=s.CALL_DATE,
+            progress=False)  # fmt: skip
+    with agents.open("a") as fh:
+        fh.write("A999,New Agent,North\n")
+    write(raw / "day2.json", call("C2"))
+    with pytest.raises(InputError, match="agents.csv: changed since the last run.*--rebuild"):
+        run_etl(raw, agents, out.output, out.manifest, out.rejects, partition_by=s.CALL_DATE,
+                progress=False)  # fmt: skip
+
+
+def test_an_output_changed_behind_the_manifest_stops_the_run(tmp_path: Path) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1", "2026-01-05"), call("C2", "2026-01-06"))
+    out.etl(raw)
+    shutil.rmtree(out.output / "call_date=2026-01-05")
+    write(raw / "day2.json", call("C3"))
+    with pytest.raises(InputError, match="partition files differ from the manifest.*--rebuild"):
+        out.etl(raw)
+
+
+def test_an_output_written_from_one_file_is_not_added_to(tmp_path: Path) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"))
+    out.etl(day1)
+    with pytest.raises(InputError, match="single calls file.*--rebuild"):
+        out.etl(raw)
+
+
+def test_a_file_with_no_calls_is_refused_by_name(tmp_path: Path) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    (raw / "day2.json").write_bytes(b"")
+    with pytest.raises(InputError, match=r"day2\.json: calls file is empty"):
+        out.etl(raw)
+    assert not out.manifest.exists()
+
+
+@pytest.mark.spark
+def test_spark_one_file_at_a_time_gives_what_duckdb_gives_in_one_run(
+    spark: Any, tmp_path: Path
+) -> None:
+    from support_analytics.etl.spark_engine import run_spark_etl
+
+    raw, on_spark, on_duckdb = tmp_path / "raw", Out(tmp_path / "spark"), Out(tmp_path / "duck")
+    days = [
+        [call("C1", "2026-01-05"), "not json", call("C2", "2026-01-06"), call("C1")],
+        [call("C3", "2026-01-06"), call("C2", "2026-01-07"), '{"call_id": "C9"}'],
+        [call("C4", "2026-01-07"), call("C3", "2026-01-08"), call("C5", "2026-01-08")],
+    ]
+    for i, lines in enumerate(days, start=1):
+        write(raw / f"day{i}.json", *lines)
+        result = run_spark_etl(
+            raw, AGENTS, on_spark.output, on_spark.manifest, on_spark.rejects,
+            partition_by=s.CALL_DATE, spark=spark, progress=False,
+        )  # fmt: skip
+        assert result.rows_in == len(lines)  # only the new file was read
+    on_duckdb.etl(raw)
+    assert on_spark.rows() == on_duckdb.rows()
+    assert on_spark.reject_lines() == on_duckdb.reject_lines()
+    assert on_spark.read_manifest()["rows"] == on_duckdb.read_manifest()["rows"]
+    assert on_spark.read_manifest()["rows"]["rejected"][s.REJECT_DUPLICATE] == 3
+    # The DuckDB engine carries on from the manifest the Spark runs wrote, and back.
+    write(raw / "day4.json", call("C5", "2026-01-09"), call("C6", "2026-01-09"))
+    assert on_spark.etl(raw).rows_out == 1
+    write(raw / "day5.json", call("C6", "2026-01-10"), call("C7", "2026-01-10"))
+    again = run_spark_etl(
+        raw, AGENTS, on_spark.output, on_spark.manifest, on_spark.rejects,
+        partition_by=s.CALL_DATE, spark=spark, progress=False,
+    )  # fmt: skip
+    assert (again.rows_in, again.rows_out) == (2, 1)
+    verify_run(on_spark.output, on_spark.rejects, on_spark.manifest)
+
+
+@pytest.fixture(scope="module")
+def s3_root() -> Any:
+    from conftest import serve_s3
+
+    yield from serve_s3("support-analytics-daily")
+
+
+@pytest.mark.s3
+def test_an_s3_folder_one_object_at_a_time_gives_what_a_local_folder_gives(
+    s3_root: str, daily: Path, tmp_path: Path
+) -> None:
+    remote, local = Out(tmp_path / "remote"), Out(tmp_path / "local")
+    prefix = f"{s3_root}/raw_calls/"
+    storage.upload(AGENTS, f"{prefix}agents.csv")  # not a call file: left alone
+    for path in sorted(daily.iterdir()):
+        storage.upload(path, prefix + path.name)
+        result = remote.etl(prefix)
+        assert result.rows_in == len(path.read_bytes().splitlines())  # only the new object
+    storage.upload(daily / "calls-2026-01-09.json", f"{prefix}_calls-2026-01-10.json.part")
+    assert remote.etl(prefix).up_to_date
+    local.etl(daily)
+    assert remote.rows() == local.rows()
+    assert remote.read_manifest()["rows"] == local.read_manifest()["rows"]
+    as_local = [
+        {**r, s.REJECT_FILE: str(daily / r[s.REJECT_FILE].rsplit("/", 1)[-1])}
+        for r in remote.reject_lines()
+    ]
+    assert as_local == local.reject_lines()
+    entries = remote.read_manifest()["inputs"]["files"]
+    assert entries[0]["path"].startswith(prefix) and entries[0]["etag"]
+    # An object replaced behind the manifest's back stops the next run.
+    storage.upload(daily / "calls-2026-01-09.json", entries[0]["path"])
+    with pytest.raises(InputError, match="changed since it was ingested.*--rebuild"):
+        remote.etl(prefix)
+
+
+# --- a kill at every step of an update ---------------------------------------------------------
+def complete_set(out: Out) -> tuple[str, ...] | None:
+    """The files a complete, consistent set holds, or None for anything mixed."""
+    try:
+        manifest = out.read_manifest()
+        verify_run(out.output, out.rejects, out.manifest, lock_wait=0)
+    except Exception:  # noqa: BLE001 - any failure means the set is not complete
+        return None
+    rows = manifest["rows"]
+    files = manifest["inputs"]["files"]
+    ids = sorted(id_index_path(out.output).glob("ids-*.parquet"))
+    parquet_rows = sum(pq.read_metadata(p).num_rows for p in out.output.rglob("*.parquet"))
+    if (
+        parquet_rows != rows["output"]
+        or len(out.reject_lines()) != sum(rows["rejected"].values())
+        or len(ids) != len(files)
+        or sum(pq.read_metadata(p).num_rows for p in ids) != rows["output"]
+    ):
+        return None
+    return tuple(Path(f["path"]).name for f in files)
+
+
+@pytest.mark.slow
+def test_sigkill_at_every_step_of_an_update_leaves_the_previous_or_the_new_set(
+    tmp_path: Path,
+) -> None:
+    raw, logs = tmp_path / "raw", tmp_path / "logs"
+    write(raw / "day1.json", call("C1", "2026-01-05"), call("C2", "2026-01-06"), "not json")
+    before, after = ("day1.json",), ("day1.json", "day2.json")
+    step, finished = 0, False
+    while not finished:
+        step += 1
+        assert step < 40, "the update never finished"
+        out = Out(tmp_path / f"out{step}")
+        (raw / "day2.json").unlink(missing_ok=True)
+        assert run_cli(out.argv(raw), logs).returncode == 0
+        write(raw / "day2.json", call("C3", "2026-01-06"), call("C1", "2026-01-07"),
+              call("C4", "2026-01-07"))  # fmt: skip
+        killed = run_cli(out.argv(raw), logs, kill_at_step=step)
+        finished = killed.returncode == 0
+        if not finished:
+            assert killed.returncode == -signal.SIGKILL
+        verified = run_cli(
+            ["verify", "--output", str(out.output), "--manifest", str(out.manifest),
+             "--rejects", str(out.rejects)], logs,
+        )  # fmt: skip
+        assert verified.returncode == 0, f"step {step}: {verified.stderr}"
+        assert complete_set(out) in (before, after), f"step {step}"
+        rerun = run_cli(out.argv(raw), logs)
+        assert rerun.returncode == 0, rerun.stderr
+        assert complete_set(out) == after
+        assert [r[s.CALL_ID] for r in out.rows()] == ["C1", "C2", "C3", "C4"]
+        assert not list(out.root.glob(".cleaned.*.work"))
+    assert step > 5  # the update really had several commit steps to cut
+    print(f"update cut at each of its {step - 1} rename steps, all recovered")
