@@ -454,3 +454,16 @@ def test_sigkill_at_every_step_of_an_update_leaves_the_previous_or_the_new_set(
         assert not list(out.root.glob(".cleaned.*.work"))
     assert step > 5  # the update really had several commit steps to cut
     print(f"update cut at each of its {step - 1} rename steps, all recovered")
+
+
+def test_a_manifest_of_another_output_is_not_taken_over(tmp_path: Path) -> None:
+    # The quickstart's data/manifest.json describes data/cleaned_calls.parquet; a folder run to
+    # another output with that same manifest must say so, not claim the other output's history.
+    first, raw = Out(tmp_path / "first"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"))
+    run_etl(day1, AGENTS, first.output, first.manifest, first.rejects, progress=False)
+    other = tmp_path / "daily" / "calls"
+    with pytest.raises(InputError, match=r"m\.json: describes the output .*first.*not .*daily"):
+        run_etl(raw, AGENTS, other, first.manifest, first.rejects, partition_by=s.CALL_DATE,
+                progress=False)  # fmt: skip
+    assert not other.exists()

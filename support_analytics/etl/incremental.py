@@ -166,7 +166,7 @@ def run_incremental(
             print(note, file=sys.stderr)
         previous = {} if rebuild else read_manifest(manifest)
         if previous:
-            _check_previous(previous, agents, output, partition_by)
+            _check_previous(previous, agents, output, partition_by, manifest)
         recorded = list((previous.get("inputs") or {}).get("files") or [])
         _check_ingested(recorded)
         new, copies = _new_files(listing.files, recorded)
@@ -206,10 +206,23 @@ def run_incremental(
 
 
 def _check_previous(
-    previous: dict[str, Any], agents: Path | str, output: Path, partition_by: str | None
+    previous: dict[str, Any],
+    agents: Path | str,
+    output: Path,
+    partition_by: str | None,
+    manifest: Path,
 ) -> None:
     """Refuse to add to an output made another way, with other agents, or changed since."""
     fix = "rerun with --rebuild to reprocess every file"
+    described = (previous.get("output") or {}).get("path")
+    if described is not None and Path(str(described)).absolute() != output.absolute():
+        # a manifest describes one output: a second output must not take it over (the
+        # quickstart's data/manifest.json describes data/cleaned_calls.parquet)
+        raise InputError(
+            f"{manifest}: describes the output {described}, not {output}; give this output "
+            "its own --manifest and --rejects, or rerun with --rebuild to replace that output's "
+            "record"
+        )
     if previous.get("mode") != MODE:
         raise InputError(
             f"{output}: was written from a single calls file, not a folder of files; {fix}"
