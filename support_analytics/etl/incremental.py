@@ -215,7 +215,7 @@ def _check_previous(
     """Refuse to add to an output made another way, with other agents, or changed since."""
     fix = "rerun with --rebuild to reprocess every file"
     described = (previous.get("output") or {}).get("path")
-    if described is not None and Path(str(described)).absolute() != output.absolute():
+    if described is not None and not _same_path(Path(str(described)), output):
         # a manifest describes one output: a second output must not take it over (the
         # quickstart's data/manifest.json describes data/cleaned_calls.parquet)
         raise InputError(
@@ -241,6 +241,16 @@ def _check_previous(
             f"{output}: its partition files differ from the manifest (changed or deleted "
             f"behind its back); {fix}"
         )
+
+
+def _same_path(recorded: Path, output: Path) -> bool:
+    """Whether a path the manifest recorded names ``output``. A relative recorded path was
+    relative to the folder of that run (the CLI's, not a notebook's), so it names ``output``
+    when it is the end of ``output``'s absolute path."""
+    here = output.absolute().parts
+    if recorded.is_absolute():
+        return recorded.parts == here
+    return len(recorded.parts) <= len(here) and here[-len(recorded.parts) :] == recorded.parts
 
 
 def _check_ingested(recorded: list[dict[str, Any]]) -> None:
