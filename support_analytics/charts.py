@@ -342,9 +342,7 @@ def hour_weekday(df: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(**styles.base_layout())
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(
-        title_text="hour of day (UTC)", tickangle=0, ticksuffix=":00", range=[-0.5, 23.5]
-    )
+    fig.update_xaxes(title_text="hour of day (UTC)", tickangle=0, range=[-0.5, 23.5])
     return fig
 
 

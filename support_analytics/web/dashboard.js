@@ -103,7 +103,7 @@
           xgap: 1, ygap: 1 }],
         layout: layout(cfg, {
           yaxis: { autorange: 'reversed' },
-          xaxis: { title: { text: 'hour of day (UTC)' }, tickangle: 0, ticksuffix: ':00',
+          xaxis: { title: { text: 'hour of day (UTC)' }, tickangle: 0,
             range: [-0.5, 23.5] }
         })
       };
