@@ -354,7 +354,7 @@ def _bin_label(start: float, end: float | None) -> str:
 def duration_distribution(df: pd.DataFrame) -> go.Figure:
     """Stacked bars of calls per duration bin, one colour per issue type.
 
-    The x axis is numeric (minutes), ticks every other bin, so its labels fit down to a phone's
+    The x axis is numeric (minutes), ticks every fourth bin, so its labels fit down to a phone's
     width; a label per bin ("8–10", "10–12", ...) overlapped below 1,400 px. The hover names
     the exact bin, and the open last bin is ticked "40+"."""
     if df.empty or int(df["calls"].sum()) == 0:
@@ -380,7 +380,7 @@ def duration_distribution(df: pd.DataFrame) -> go.Figure:
             marker_color=styles.CATEGORICAL[i % len(styles.CATEGORICAL)],
             hovertemplate=f"{name}<br>%{{customdata}} min: %{{y:,}} calls<extra></extra>",
         )
-    step = 2 * width
+    step = 4 * width  # every 8 minutes: the labels fit a phone's width too
     top = float(max(starts))
     ticks = [float(step * k) for k in range(int(top // step) + 1)]
     if len(last_open) and float(last_open.iloc[0]) not in ticks:

@@ -378,3 +378,26 @@ def test_controls_are_labelled_and_reachable_by_keyboard(site: Path, chromium) -
         assert page.evaluate("() => location.hash") != ""
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("size", list(sb.SIZES))
+def test_redrawn_overview_is_clean_at_every_size(site: Path, chromium, size: str) -> None:
+    """What the filters draw passes the same checks as the page as built: an empty selection,
+    the whole history, one region and issue over a week."""
+    problems = []
+    for fragment in (
+        "#region=",
+        "#period=all_data",
+        "#region=Europe&issue=billing&period=last_7_days",
+    ):
+        report = sb.PageReport(fragment, size)
+        url = (site / "reports" / "overview.html").as_uri() + fragment
+        page = sb.open_page(chromium, url, size, report)
+        try:
+            page.wait_for_selector(".sa-slicer[data-sa-ready]", timeout=20_000)
+            page.wait_for_timeout(300)
+            found = page.evaluate(sb.CHECKS_JS) + report.all_problems()
+        finally:
+            page.context.close()
+        problems += [f"{fragment}: {p}" for p in found]
+    assert problems == []

@@ -134,7 +134,7 @@
       });
       var keys = Object.keys(starts).map(Number);
       var top = Math.max.apply(null, keys), low = Math.min.apply(null, keys);
-      var step = 2 * width, ticks = [];
+      var step = 4 * width, ticks = [];  // every 8 minutes: fits a phone
       for (var k = 0; k * step <= top; k++) ticks.push(k * step);
       if (openStart !== null && ticks.indexOf(openStart) < 0) ticks.push(openStart);
       return {
