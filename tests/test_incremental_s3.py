@@ -210,3 +210,40 @@ def test_objects_changed_behind_the_manifest_stop_the_run(s3_root: str, tmp_path
     write(raw / "day3.json", call("C4"))
     with pytest.raises(InputError, match="rejects.jsonl: does not hold the rejects"):
         remote.etl(raw)
+
+
+def glue_main() -> Any:
+    """The Glue entry script's main (glue/ is not a package: loaded from its path)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "glue" / "support_calls_etl.py"
+    spec = importlib.util.spec_from_file_location("support_calls_etl", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_the_glue_entry_script_ingests_daily_drops_incrementally_with_duckdb(
+    s3_root: str, daily: Path, capsys: Any
+) -> None:
+    main = glue_main()
+    prefix, remote = f"{s3_root}/glue/raw_calls/", Remote(f"{s3_root}/glue/out")
+    storage.upload(AGENTS, f"{s3_root}/glue/agents.csv")
+    argv = [
+        "support_calls_etl.py", "--JOB_NAME", "drops", "--calls", prefix,
+        "--agents", f"{s3_root}/glue/agents.csv", "--output", remote.output,
+        "--rejects", remote.rejects, "--manifest", remote.manifest,
+        "--partition_by", s.CALL_DATE, "--engine", "duckdb",
+    ]  # fmt: skip
+    first, second = sorted(daily.iterdir())[:2]
+    storage.upload(first, prefix + first.name)
+    assert main(argv) == 0
+    storage.upload(second, prefix + second.name)
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith(f"{len(second.read_bytes().splitlines()):,} rows in")
+    assert "1 new file(s) read" in out[-1]  # not forced into a rebuild
+    assert main(argv) == 0 and capsys.readouterr().out.startswith("up to date")
+    assert main([*argv[:-1], "pandas"]) == 2
+    assert "--engine pandas: not supported" in capsys.readouterr().err
