@@ -206,6 +206,10 @@ def test_objects_changed_behind_the_manifest_stop_the_run(s3_root: str, tmp_path
     with pytest.raises(InputError, match="call_date=2026-01-05.*differs from the manifest"):
         remote.etl(raw)
     assert remote.etl(raw, rebuild=True).rows_in == 4
+    # An interrupted run's tail on the rejects is cut back even when nothing is new.
+    good = storage.read_bytes(remote.rejects)
+    storage.write_bytes(remote.rejects, good + b'{"tail": 1}\n')
+    assert remote.etl(raw).up_to_date and storage.read_bytes(remote.rejects) == good
     storage.write_bytes(remote.rejects, b"edited\n")
     write(raw / "day3.json", call("C4"))
     with pytest.raises(InputError, match="rejects.jsonl: does not hold the rejects"):

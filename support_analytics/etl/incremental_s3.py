@@ -91,7 +91,7 @@ def run_remote(
                 file=sys.stderr,
             )
     if not new and previous:
-        if storage.read_bytes(rejects) != rejects_head:
+        if not storage.exists(rejects) or storage.read_bytes(rejects) != rejects_head:
             _put_bytes(rejects, rejects_head)  # an interrupted run's tail
         return _up_to_date(previous, detail)
     if not previous:  # a first run or --rebuild: nothing of an older output survives
