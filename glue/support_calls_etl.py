@@ -6,6 +6,11 @@ job is ``support_analytics.etl.spark_engine`` through the same run shell as ``--
 duckdb`` (checks, contract check before publishing, manifest). On Glue, Spark reads the
 s3:// calls and stages the output on S3 itself (``direct_io``); rejects, the manifest and the
 final move of the output go through s3fs (install it with --additional-python-modules s3fs).
+
+Daily drops: ``--calls s3://bucket/raw_calls/`` with ``--partition_by call_date`` ingests
+only the objects not yet in the manifest (``etl/incremental_s3.py``). Spark writing S3 itself
+cannot stage a folder run yet, so such a job passes ``--engine duckdb``: the files are
+cleaned one at a time by DuckDB on the driver (a Python shell job needs no Spark at all).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import argparse
 import sys
 
 ARGS = ("calls", "agents", "output", "rejects", "manifest")
+OPTIONAL = ("partition_by", "engine")
+ENGINES = ("spark", "duckdb")
 
 
 def _glue_args(argv: list[str]) -> tuple[dict[str, str], object | None, object]:
@@ -25,7 +32,7 @@ def _glue_args(argv: list[str]) -> tuple[dict[str, str], object | None, object]:
         from pyspark.context import SparkContext
     except ImportError:
         return _local_args(argv), None, None
-    optional = ["partition_by"] if any(a.startswith("--partition_by") for a in argv) else []
+    optional = [o for o in OPTIONAL if any(a.startswith(f"--{o}") for a in argv)]
     args = getResolvedOptions(argv, ["JOB_NAME", *ARGS, *optional])
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
@@ -38,32 +45,46 @@ def _local_args(argv: list[str]) -> dict[str, str]:
     for name in ARGS:
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--partition_by", "--partition-by", dest="partition_by", default=None)
+    parser.add_argument("--engine", default="spark")
     parsed, _unknown = parser.parse_known_args(argv[1:])  # Glue adds its own --flags
     return vars(parsed)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from support_analytics.errors import SupportAnalyticsError
+    from support_analytics.errors import InputError, SupportAnalyticsError
+    from support_analytics.etl.duckdb_engine import run_etl
+    from support_analytics.etl.incremental import is_drop_input
     from support_analytics.etl.spark_engine import configure, run_spark_etl, spark_session
 
     argv = list(sys.argv if argv is None else argv)
     args, job, spark = _glue_args(argv)
     on_glue = job is not None
-    if spark is None:
-        spark = spark_session()
-    configure(spark)
+    engine = args.get("engine") or "spark"
+    paths = [args[name] for name in ("calls", "agents", "output", "manifest", "rejects")]
+    # A single file is always reprocessed (the job runs when it changed); a folder run adds
+    # only the new objects, so it must not be forced into a rebuild.
+    force = not is_drop_input(args["calls"])
     try:
-        result = run_spark_etl(
-            args["calls"],
-            args["agents"],
-            args["output"],
-            args["manifest"],
-            args["rejects"],
-            partition_by=args.get("partition_by") or None,
-            force=True,
-            spark=spark,
-            direct_io=on_glue,
-        )
+        if engine not in ENGINES:
+            raise InputError(f"--engine {engine}: not supported; use one of {', '.join(ENGINES)}")
+        if engine == "duckdb":
+            result = run_etl(
+                *paths,
+                partition_by=args.get("partition_by") or None,
+                force=force,
+                progress=False,
+            )
+        else:
+            if spark is None:
+                spark = spark_session()
+            configure(spark)
+            result = run_spark_etl(
+                *paths,
+                partition_by=args.get("partition_by") or None,
+                force=force,
+                spark=spark,
+                direct_io=on_glue,
+            )
     except SupportAnalyticsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

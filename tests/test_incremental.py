@@ -467,3 +467,63 @@ def test_a_manifest_of_another_output_is_not_taken_over(tmp_path: Path) -> None:
         run_etl(raw, AGENTS, other, first.manifest, first.rejects, partition_by=s.CALL_DATE,
                 progress=False)  # fmt: skip
     assert not other.exists()
+
+
+class Cut(Exception):
+    """The simulated crash at one rename of an update."""
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_update_cut_at_every_rename_leaves_the_previous_or_the_new_set(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In-process, an exception at the n-th os.replace (staging moves, commit renames, the
+    # manifest) instead of the DuckDB test's SIGKILL: a JVM start per step would take minutes.
+    # The work dir and its commit record survive an exception as they survive a kill.
+    from support_analytics.etl.spark_engine import run_spark_etl
+
+    def on_spark(out: Out) -> Any:
+        return run_spark_etl(
+            raw, AGENTS, out.output, out.manifest, out.rejects,
+            partition_by=s.CALL_DATE, spark=spark, progress=False,
+        )  # fmt: skip
+
+    raw = tmp_path / "raw"
+    write(raw / "day1.json", call("C1", "2026-01-05"), call("C2", "2026-01-06"), "not json")
+    before, after = ("day1.json",), ("day1.json", "day2.json")
+    real_replace = os.replace
+    step, finished = 0, False
+    while not finished:
+        step += 1
+        assert step < 40, "the update never finished"
+        out = Out(tmp_path / f"out{step}")
+        (raw / "day2.json").unlink(missing_ok=True)
+        out.etl(raw)  # the previous set, by the DuckDB engine (the engines share the manifest)
+        write(raw / "day2.json", call("C3", "2026-01-06"), call("C1", "2026-01-07"),
+              call("C4", "2026-01-07"))  # fmt: skip
+        count = [0]
+
+        def replace(src: Any, dst: Any, count: list[int] = count, step: int = step) -> None:
+            count[0] += 1
+            if count[0] == step:
+                raise Cut(f"cut at rename {step}")
+            real_replace(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace)
+        try:
+            on_spark(out)
+            finished = True
+        except Cut:
+            pass
+        finally:
+            monkeypatch.setattr(os, "replace", real_replace)
+        assert complete_set(out) in (before, after, None), f"step {step}"
+        verify_run(out.output, out.rejects, out.manifest)  # replays an interrupted commit
+        assert complete_set(out) in (before, after), f"step {step}"
+        rerun = on_spark(out)
+        assert complete_set(out) == after, f"step {step}"
+        assert rerun.up_to_date or (rerun.rows_in, rerun.rows_out) == (3, 2)
+        assert [r[s.CALL_ID] for r in out.rows()] == ["C1", "C2", "C3", "C4"]
+        assert not list(out.root.glob(".cleaned.*.work"))
+    assert step > 5  # the update really had several renames to cut

@@ -152,10 +152,31 @@ def run_incremental(
             f"{calls}: {what}; pass the NDJSON calls file itself, or add --partition-by "
             f"{s.CALL_DATE} to ingest a folder of call files incrementally"
         )
-    if any(storage.is_remote(p) for p in (output, manifest, rejects)):
+    if storage.is_remote(output):
+        if engine.reads_remote:
+            raise InputError(
+                f"--calls {calls}: a folder run with s3:// outputs stages each file on this "
+                "machine; Spark writing s3:// itself (direct_io, Glue) is not supported for "
+                "folders yet: run it without direct_io, or with --engine duckdb"
+            )
+        from support_analytics.etl.incremental_s3 import run_remote
+
+        return run_remote(
+            engine,
+            calls,
+            agents,
+            str(output).rstrip("/"),
+            manifest,
+            rejects,
+            rebuild=rebuild,
+            progress=progress,
+            chunk_bytes=chunk_bytes,
+            partition_by=partition_by,
+        )
+    if storage.is_remote(manifest) or storage.is_remote(rejects):
         raise InputError(
-            f"--calls {calls}: incremental runs write local outputs only for now; pass local "
-            "--output, --rejects and --manifest paths"
+            f"--output {output}: is local; keep its --manifest and --rejects local too (or put "
+            "all three on s3://)"
         )
     output, manifest, rejects = Path(output), Path(manifest), Path(rejects)
     listing = list_call_files(calls)
@@ -167,25 +188,7 @@ def run_incremental(
         previous = {} if rebuild else read_manifest(manifest)
         if previous:
             _check_previous(previous, agents, output, partition_by, manifest)
-        recorded = list((previous.get("inputs") or {}).get("files") or [])
-        _check_ingested(recorded)
-        new, copies = _new_files(listing.files, recorded)
-        detail = _detail(listing, new, copies)
-        for path, original in copies:
-            print(
-                f"warning: {path} has the same content (sha256) as {original}, already "
-                "ingested; skipped",
-                file=sys.stderr,
-            )
-        last = max((_name(e["path"]) for e in recorded), default="")
-        for path, _ in new:
-            if _name(str(path)) < last:
-                print(
-                    f"warning: {path} sorts before files already ingested; it is ingested "
-                    "after them (its repeats of their call_ids are the rejects); --rebuild "
-                    "takes every file in name order",
-                    file=sys.stderr,
-                )
+        recorded, new, detail = _plan(listing, previous)
         if not new and previous:
             return _up_to_date(previous, detail)
         return _ingest(
@@ -203,6 +206,33 @@ def run_incremental(
             chunk_bytes=chunk_bytes,
             detail=detail,
         )
+
+
+def _plan(
+    listing: CallFiles, previous: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[tuple[Path | str, str]], str]:
+    """(files ingested so far, new files with their sha256, the summary's detail); warns
+    about copies and late files, refuses changed or vanished ingested files."""
+    recorded = list((previous.get("inputs") or {}).get("files") or [])
+    _check_ingested(recorded)
+    new, copies = _new_files(listing.files, recorded)
+    detail = _detail(listing, new, copies)
+    for path, original in copies:
+        print(
+            f"warning: {path} has the same content (sha256) as {original}, already "
+            "ingested; skipped",
+            file=sys.stderr,
+        )
+    last = max((_name(e["path"]) for e in recorded), default="")
+    for path, _ in new:
+        if _name(str(path)) < last:
+            print(
+                f"warning: {path} sorts before files already ingested; it is ingested "
+                "after them (its repeats of their call_ids are the rejects); --rebuild "
+                "takes every file in name order",
+                file=sys.stderr,
+            )
+    return recorded, new, detail
 
 
 def _check_previous(

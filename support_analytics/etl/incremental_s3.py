@@ -1,0 +1,295 @@
+"""Daily drops into an s3:// output: the incremental run of ``incremental.py`` without a
+commit record.
+
+S3 has no atomic multi-object commit and no lock, so an update only ever *adds* objects and
+publishes in an order where the manifest, written last with one PUT, decides what the output
+is: first the new ``part-<seq>-<i>.parquet`` objects of the touched partitions (names no
+earlier run used), then the new id files, then the rejects object (append-only: it starts
+with the bytes the previous manifest fingerprinted), then the manifest. A run that dies
+before the manifest leaves the previous manifest describing a consistent set: objects it does
+not list are deleted by the next run, and the rejects object is cut back to the recorded
+length. One writer per output prefix is the caller's job, as for a single-file s3:// run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from support_analytics import config, storage
+from support_analytics.errors import InputError
+from support_analytics.etl.engine import Engine
+from support_analytics.etl.incremental import (
+    ID_INDEX_SUFFIX,
+    MODE,
+    _append_rejects,
+    _file_entry,
+    _mkdir,
+    _move_parts,
+    _payload,
+    _plan,
+    _result,
+    _up_to_date,
+    _write_ids,
+    list_call_files,
+)
+from support_analytics.etl.run import (
+    EtlResult,
+    lap_timer,
+    read_agents,
+    run_options,
+    stage_checked,
+    staging_for,
+)
+from support_analytics.files import replace_local
+from support_analytics.fingerprint import combined_sha256, matches
+from support_analytics.manifest import read_manifest, write_manifest
+
+
+def id_index_url(output: str) -> str:
+    """The prefix of kept call_ids beside an s3:// output."""
+    return output + ID_INDEX_SUFFIX
+
+
+def run_remote(
+    engine: Engine,
+    calls: Path | str,
+    agents: Path | str,
+    output: str,
+    manifest: Path | str,
+    rejects: Path | str,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    chunk_bytes: int = config.READ_CHUNK_BYTES,
+    partition_by: str | None = None,
+) -> EtlResult:
+    """Ingest the new files of a folder or glob into an s3:// output (see the module doc).
+
+    Raises InputError, before anything is published, for the same refusals as a local
+    folder run (changed or vanished ingested files, changed agents.csv or options, partition
+    objects changed behind the manifest's back).
+    """
+    listing = list_call_files(calls)
+    agents_data = read_agents(agents)
+    previous = {} if rebuild else read_manifest(manifest)
+    rejects_head = b""
+    if previous:
+        _check_previous(previous, agents, output, partition_by, manifest)
+        rejects_head = _recorded_rejects(previous, rejects)
+    recorded, new, detail = _plan(listing, previous)
+    if previous:
+        removed = _remove_unlisted(previous, output)
+        if removed and progress:
+            print(
+                f"note: removed {removed} object(s) an interrupted run left under {output} "
+                "that the manifest does not list",
+                file=sys.stderr,
+            )
+    if not new and previous:
+        if not storage.exists(rejects) or storage.read_bytes(rejects) != rejects_head:
+            _put_bytes(rejects, rejects_head)  # an interrupted run's tail
+        return _up_to_date(previous, detail)
+    if not previous:  # a first run or --rebuild: nothing of an older output survives
+        storage.remove(output)
+        storage.remove(id_index_url(output))
+    return _ingest(
+        engine,
+        new,
+        recorded,
+        previous,
+        rejects_head,
+        agents,
+        agents_data,
+        output,
+        manifest,
+        rejects,
+        partition_by=partition_by,
+        progress=progress,
+        chunk_bytes=chunk_bytes,
+        detail=detail,
+    )
+
+
+def _check_previous(
+    previous: dict[str, Any],
+    agents: Path | str,
+    output: str,
+    partition_by: str | None,
+    manifest: Path | str,
+) -> None:
+    """Refuse to add to an output made another way, with other agents, or whose listed
+    objects changed (objects the manifest does not list are an interrupted run's: removed)."""
+    fix = "rerun with --rebuild to reprocess every file"
+    described = str((previous.get("output") or {}).get("path") or "").rstrip("/")
+    if described and described != output:
+        raise InputError(
+            f"{manifest}: describes the output {described}, not {output}; give this output "
+            "its own --manifest and --rejects, or rerun with --rebuild to replace that output's "
+            "record"
+        )
+    if previous.get("mode") != MODE:
+        raise InputError(
+            f"{output}: was written from a single calls file, not a folder of files; {fix}"
+        )
+    if previous.get("options") != run_options(partition_by):
+        raise InputError(f"{output}: was written with other options or schema version; {fix}")
+    if not matches((previous.get("inputs") or {}).get("agents"), agents):
+        raise InputError(f"{agents}: changed since the last run (agent names are baked in); {fix}")
+    fs, p = storage.filesystem(output)
+    found = (
+        dict((rel, int(info["size"])) for rel, info in storage.data_files(fs, p))
+        if fs.isdir(p)
+        else {}
+    )
+    for entry in (previous.get("output") or {}).get("files") or []:
+        if found.get(entry["name"]) != entry["size"]:
+            raise InputError(
+                f"{output}/{entry['name']}: differs from the manifest (changed or deleted "
+                f"behind its back); {fix}"
+            )
+
+
+def _recorded_rejects(previous: dict[str, Any], rejects: Path | str) -> bytes:
+    """The rejects the manifest describes: the object, cut to the recorded length when an
+    interrupted run already appended to it. Refuses a rejects object that does not start
+    with the recorded bytes."""
+    recorded = previous.get("rejects") or {}
+    size = int(recorded.get("file_size", -1))
+    data = storage.read_bytes(rejects) if storage.exists(rejects) else b""
+    head = data[:size] if size >= 0 else b""
+    if size < 0 or len(head) != size or hashlib.sha256(head).hexdigest() != recorded.get("sha256"):
+        raise InputError(
+            f"{rejects}: does not hold the rejects the manifest records (changed or deleted "
+            "behind its back); rerun with --rebuild to reprocess every file"
+        )
+    return head
+
+
+def _remove_unlisted(previous: dict[str, Any], output: str) -> int:
+    """Delete partition and id objects the manifest does not list (an interrupted run's)."""
+    listed = {f["name"] for f in (previous.get("output") or {}).get("files") or []}
+    ids = {f"ids-{int(e['seq']):06d}.parquet" for e in previous["inputs"].get("files") or []}
+    doomed = []
+    for root, keep in ((output, listed), (id_index_url(output), ids)):
+        fs, p = storage.filesystem(root)
+        if fs.isdir(p):
+            doomed += [info["name"] for rel, info in storage.data_files(fs, p) if rel not in keep]
+    if doomed:
+        fs, _ = storage.filesystem(output)
+        fs.rm(doomed)
+        fs.invalidate_cache()
+    return len(doomed)
+
+
+def _ingest(
+    engine: Engine,
+    new: list[tuple[Path | str, str]],
+    recorded: list[dict[str, Any]],
+    previous: dict[str, Any],
+    rejects_head: bytes,
+    agents: Path | str,
+    agents_data: Any,
+    output: str,
+    manifest: Path | str,
+    rejects: Path | str,
+    *,
+    partition_by: str | None,
+    progress: bool,
+    chunk_bytes: int,
+    detail: str,
+) -> EtlResult:
+    """Stage each new file locally (only its new part files), then publish in order."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = lap_timer(timings)
+    ids_url = id_index_url(output)
+    with tempfile.TemporaryDirectory(prefix="support-analytics-s3-drops.") as tmp:
+        workdir = Path(tmp)
+        out_dir, ids_work, seen_dir = (_mkdir(workdir / n) for n in ("out", "ids", "seen"))
+        staged_rejects = workdir / "rejects.jsonl"
+        staged_rejects.write_bytes(rejects_head)
+        seen = []
+        for entry in recorded:
+            name = f"ids-{int(entry['seq']):06d}.parquet"
+            seen.append(storage.download(f"{ids_url}/{name}", seen_dir / name))
+        seq = int(previous.get("next_file_seq", 0))
+        entries, touched = [], set()
+        for path, sha in new:
+            job = staging_for(
+                engine,
+                path,
+                agents_data,
+                _mkdir(workdir / f"f{seq:06d}"),
+                _mkdir(workdir / f"f{seq:06d}"),
+                partition_by,
+                progress,
+                chunk_bytes,
+                lap,
+            )
+            job.seen_ids = list(seen)
+            staged = stage_checked(engine, job, path, output)
+            ids_file = ids_work / f"ids-{seq:06d}.parquet"
+            # fresh=True: only the file's new part files are staged, the old objects stay
+            partitions = _move_parts(Path(staged.output), out_dir, seq, Path(output), True)
+            _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
+            seen.append(ids_file)
+            touched.update(partitions)
+            _append_rejects(job.rejects, staged_rejects, str(path))
+            entries.append(_file_entry(path, sha, seq, staged, partitions))
+            seq += 1
+        lap("stage_and_check")
+        seconds = time.perf_counter() - started
+        payload = _payload(
+            engine.name,
+            previous,
+            recorded + entries,
+            seq,
+            agents,
+            output,  # type: ignore[arg-type]
+            out_dir,
+            rejects,  # type: ignore[arg-type]
+            staged_rejects,
+            partition_by,
+            seconds,
+            timings,
+            True,
+        )
+        if previous:  # the new objects join the listed ones (their names are new)
+            merged = sorted(
+                ((previous.get("output") or {}).get("files") or []) + payload["output"]["files"],
+                key=lambda f: f["name"],
+            )
+            payload["output"].update(
+                files=merged,
+                file_size=sum(f["size"] for f in merged),
+                sha256=combined_sha256(merged),
+            )
+        payload["output"]["path"] = output
+        for part in sorted(out_dir.rglob("*.parquet")):
+            _put(part, f"{output}/{part.relative_to(out_dir).as_posix()}")
+        for ids_file in sorted(ids_work.iterdir()):
+            _put(ids_file, f"{ids_url}/{ids_file.name}")
+        _put(staged_rejects, rejects)
+        lap("publish")
+        payload["timings"] = timings
+        write_manifest(manifest, payload)
+        return _result(entries, seconds, payload, detail)
+
+
+def _put(local: Path, dest: Path | str) -> None:
+    """One object (one PUT: atomic per object), or a local file by os.replace."""
+    if storage.is_remote(dest):
+        fs, p = storage.filesystem(dest)
+        fs.put_file(str(local), p)
+    else:
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        replace_local(local, Path(dest))
+
+
+def _put_bytes(dest: Path | str, data: bytes) -> None:
+    storage.write_bytes(dest, data)
