@@ -283,6 +283,54 @@ def _same_path(recorded: Path, output: Path) -> bool:
     return len(recorded.parts) <= len(here) and here[-len(recorded.parts) :] == recorded.parts
 
 
+def stage_new_files(
+    engine: Engine,
+    new: list[tuple[Path | str, str]],
+    agents_data: Any,
+    workdir: Path,
+    seen: list[Path],
+    seq: int,
+    *,
+    output: Path | str,
+    fresh: bool,
+    partition_by: str | None,
+    progress: bool,
+    chunk_bytes: int,
+    lap: Any,
+) -> tuple[list[dict[str, Any]], set[str], int]:
+    """Stage each new file in name order into ``workdir`` (``out/`` parts, ``ids/`` kept ids,
+    ``rejects.jsonl`` appended): the same for local and s3:// outputs. ``seen`` (the id files
+    of earlier files) grows as files are staged, so a later file's repeats are duplicates.
+    Returns the manifest entries, the touched partitions and the next sequence number."""
+    out_dir, ids_work = workdir / "out", workdir / "ids"
+    staged_rejects = workdir / "rejects.jsonl"
+    entries: list[dict[str, Any]] = []
+    touched: set[str] = set()
+    for path, sha in new:
+        job = staging_for(
+            engine,
+            path,
+            agents_data,
+            _mkdir(workdir / f"f{seq:06d}"),
+            _mkdir(workdir / f"f{seq:06d}"),
+            partition_by,
+            progress,
+            chunk_bytes,
+            lap,
+        )
+        job.seen_ids = list(seen)
+        staged = stage_checked(engine, job, path, output)
+        ids_file = ids_work / f"ids-{seq:06d}.parquet"
+        partitions = _move_parts(Path(staged.output), out_dir, seq, Path(output), fresh)
+        _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
+        seen.append(ids_file)
+        touched.update(partitions)
+        _append_rejects(job.rejects, staged_rejects, str(path))
+        entries.append(_file_entry(path, sha, seq, staged, partitions))
+        seq += 1
+    return entries, touched, seq
+
+
 def _check_ingested(recorded: list[dict[str, Any]]) -> None:
     """Every file ingested earlier must still be there, unchanged (size/mtime, else sha256)."""
     for entry in recorded:
@@ -381,30 +429,20 @@ def _ingest(
         if not fresh and rejects.is_file():
             shutil.copyfile(rejects, staged_rejects)
         seen = [] if fresh else sorted(ids_dir.glob("ids-*.parquet"))
-        seq = int(previous.get("next_file_seq", 0))
-        entries, touched = [], set()
-        for path, sha in new:
-            job = staging_for(
-                engine,
-                path,
-                agents_data,
-                _mkdir(workdir / f"f{seq:06d}"),
-                _mkdir(workdir / f"f{seq:06d}"),
-                partition_by,
-                progress,
-                chunk_bytes,
-                lap,
-            )
-            job.seen_ids = list(seen)
-            staged = stage_checked(engine, job, path, output)
-            ids_file = ids_work / f"ids-{seq:06d}.parquet"
-            partitions = _move_parts(Path(staged.output), out_dir, seq, output, fresh)
-            _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
-            seen.append(ids_file)
-            touched.update(partitions)
-            _append_rejects(job.rejects, staged_rejects, str(path))
-            entries.append(_file_entry(path, sha, seq, staged, partitions))
-            seq += 1
+        entries, touched, seq = stage_new_files(
+            engine,
+            new,
+            agents_data,
+            workdir,
+            seen,
+            int(previous.get("next_file_seq", 0)),
+            output=output,
+            fresh=fresh,
+            partition_by=partition_by,
+            progress=progress,
+            chunk_bytes=chunk_bytes,
+            lap=lap,
+        )
         staged_rejects.touch()
         for part_file in sorted(out_dir.rglob("*.parquet")) + sorted(ids_work.iterdir()):
             fsync_file(part_file)

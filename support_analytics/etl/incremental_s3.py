@@ -26,24 +26,19 @@ from support_analytics.etl.engine import Engine
 from support_analytics.etl.incremental import (
     ID_INDEX_SUFFIX,
     MODE,
-    _append_rejects,
-    _file_entry,
     _mkdir,
-    _move_parts,
     _payload,
     _plan,
     _result,
     _up_to_date,
-    _write_ids,
     list_call_files,
+    stage_new_files,
 )
 from support_analytics.etl.run import (
     EtlResult,
     lap_timer,
     read_agents,
     run_options,
-    stage_checked,
-    staging_for,
 )
 from support_analytics.files import replace_local
 from support_analytics.fingerprint import combined_sha256, matches
@@ -217,31 +212,21 @@ def _ingest(
         for entry in recorded:
             name = f"ids-{int(entry['seq']):06d}.parquet"
             seen.append(storage.download(f"{ids_url}/{name}", seen_dir / name))
-        seq = int(previous.get("next_file_seq", 0))
-        entries, touched = [], set()
-        for path, sha in new:
-            job = staging_for(
-                engine,
-                path,
-                agents_data,
-                _mkdir(workdir / f"f{seq:06d}"),
-                _mkdir(workdir / f"f{seq:06d}"),
-                partition_by,
-                progress,
-                chunk_bytes,
-                lap,
-            )
-            job.seen_ids = list(seen)
-            staged = stage_checked(engine, job, path, output)
-            ids_file = ids_work / f"ids-{seq:06d}.parquet"
-            # fresh=True: only the file's new part files are staged, the old objects stay
-            partitions = _move_parts(Path(staged.output), out_dir, seq, Path(output), True)
-            _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
-            seen.append(ids_file)
-            touched.update(partitions)
-            _append_rejects(job.rejects, staged_rejects, str(path))
-            entries.append(_file_entry(path, sha, seq, staged, partitions))
-            seq += 1
+        # fresh=True: only the files' new part files are staged, the old objects stay
+        entries, touched, seq = stage_new_files(
+            engine,
+            new,
+            agents_data,
+            workdir,
+            seen,
+            int(previous.get("next_file_seq", 0)),
+            output=output,
+            fresh=True,
+            partition_by=partition_by,
+            progress=progress,
+            chunk_bytes=chunk_bytes,
+            lap=lap,
+        )
         lap("stage_and_check")
         seconds = time.perf_counter() - started
         payload = _payload(
