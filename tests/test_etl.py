@@ -23,6 +23,7 @@ from support_analytics.etl import (
     run_etl,
     writers,
 )
+from support_analytics.etl.one_pass import OnePassResult
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AGENTS = FIXTURES / "agents.csv"
@@ -285,9 +286,7 @@ def test_line_with_invalid_utf8_is_rejected_not_fatal(tmp_path: Path) -> None:
 def test_small_read_chunks_give_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        duckdb_engine, "stage_fast", lambda *a, **k: duckdb_engine.FastResult(None, None, None)
-    )
+    force_reader(monkeypatch, "line_by_line")
     lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines() * 3
     _, kept_big, rej_big = run(tmp_path / "big", lines)
     _, kept_small, rej_small = run(tmp_path / "small", lines, chunk_bytes=50)
@@ -389,6 +388,19 @@ HOSTILE_CALLS = sorted((FIXTURES / "hostile" / "calls").glob("*.json"))
 REPO_SAMPLE = Path(__file__).parent.parent / "data" / "sample_calls.json"
 
 
+def force_reader(monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
+    """Make single-file runs take the staged fast path, or the line-by-line reader."""
+    monkeypatch.setattr(
+        duckdb_engine,
+        "stage_one_pass",
+        lambda *a, **k: OnePassResult(None, fallback="test", line_by_line=reader == "line_by_line"),
+    )
+    if reader == "line_by_line":
+        monkeypatch.setattr(
+            duckdb_engine, "stage_fast", lambda *a, **k: duckdb_engine.FastResult(None, None, None)
+        )
+
+
 def _run_files(calls: Path, out: Path) -> tuple[bytes, bytes, dict] | str:
     try:
         result = run_etl(
@@ -412,15 +424,15 @@ def _run_files(calls: Path, out: Path) -> tuple[bytes, bytes, dict] | str:
     + HOSTILE_CALLS,
     ids=lambda p: p.name,
 )
-def test_fast_and_line_by_line_readers_give_the_same_bytes(
+def test_one_pass_staged_and_line_by_line_readers_give_the_same_bytes(
     calls: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast = _run_files(calls, tmp_path / "fast")
-    monkeypatch.setattr(
-        duckdb_engine, "stage_fast", lambda *a, **k: duckdb_engine.FastResult(None, None, None)
-    )
+    one_pass = _run_files(calls, tmp_path / "one_pass")
+    force_reader(monkeypatch, "staged")
+    staged = _run_files(calls, tmp_path / "staged")
+    force_reader(monkeypatch, "line_by_line")
     slow = _run_files(calls, tmp_path / "slow")
-    assert fast == slow
+    assert one_pass == staged == slow
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])

@@ -14,7 +14,8 @@ import pytest
 
 from support_analytics import schema as s
 from support_analytics.errors import ContractError
-from support_analytics.etl import duckdb_engine, run_etl
+from support_analytics.etl import run_etl
+from support_analytics.etl.writers import KeptWriter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AGENTS = FIXTURES / "agents.csv"
@@ -46,14 +47,14 @@ def test_duckdb_output_breaking_the_contract_is_not_published(
     previous: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, before = previous
-    real = duckdb_engine.write_kept
+    real = KeptWriter.close
 
-    def broken(con: Any, agents: Any, dup_lines: Any, path: Path) -> Any:
-        counts = real(con, agents, dup_lines, path)
-        drop_rating(path)
+    def broken(self: KeptWriter) -> Any:  # both the one-pass and the staged writes end here
+        counts = real(self)
+        drop_rating(self.path)
         return counts
 
-    monkeypatch.setattr(duckdb_engine, "write_kept", broken)
+    monkeypatch.setattr(KeptWriter, "close", broken)
     with pytest.raises(ContractError, match="breaks the contract.*rating"):
         run_etl(CALLS_B, AGENTS, *paths(out), progress=False)
     assert snapshot(out) == before

@@ -19,7 +19,7 @@ import pyarrow as pa
 from support_analytics import config
 from support_analytics import schema as s
 from support_analytics.etl.engine import Staged, Staging
-from support_analytics.etl.handoff import Prefetcher
+from support_analytics.etl.handoff import STREAM_ERRORS, Prefetcher
 from support_analytics.etl.incremental import is_drop_input, run_incremental
 from support_analytics.etl.lines import (
     FAST_EXTRA,
@@ -34,6 +34,7 @@ from support_analytics.etl.lines import (
     read_lines_at,
     spot_check,
 )
+from support_analytics.etl.one_pass import stage_one_pass
 from support_analytics.etl.rules import (
     DUP_LINES_SQL,
     DUPS_SQL,
@@ -54,11 +55,6 @@ from support_analytics.files import file_sha256
 from support_analytics.progress import Progress
 
 ENGINE = "duckdb"
-
-# What a failing DuckDB query raises while it streams: duckdb.Error before the first batch,
-# and a plain OSError (through Arrow's stream) after it, as for an invalid byte on line
-# 5,000,000.
-STREAM_ERRORS = (duckdb.Error, pa.ArrowException, OSError)
 
 
 class DuckDBEngine:
@@ -85,7 +81,18 @@ class DuckDBEngine:
         staged_path = job.workdir / "staged.parquet"
         with open(calls, "rb") as fh:
             gzipped = fh.read(2) == GZIP_MAGIC
-        fast = stage_fast(con, calls, agents, staged_path, job.progress)
+        one = None
+        if not job.partition_by and not job.seen_ids:
+            one = stage_one_pass(con, calls, agents, output, job.rejects, job.progress)
+            if one.staged is not None:
+                job.lap("one_pass")
+                return one.staged
+            if not one.line_by_line and job.progress:
+                print(f"etl: {one.fallback}; taking the staged path instead", file=sys.stderr)
+        if one is not None and one.line_by_line:
+            fast = FastResult(None, one.sha256, one.fallback)
+        else:
+            fast = stage_fast(con, calls, agents, staged_path, job.progress)
         if fast.lines is not None:
             lines, calls_sha = fast.lines, fast.sha256
         else:

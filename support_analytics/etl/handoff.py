@@ -12,10 +12,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from support_analytics.etl.lines import LINES_SCHEMA, Chunk
 from support_analytics.progress import Progress
+
+# What a failing DuckDB query raises while it streams: duckdb.Error before the first batch,
+# and a plain OSError (through Arrow's stream) after it, as for an invalid byte on line
+# 5,000,000.
+STREAM_ERRORS = (duckdb.Error, pa.ArrowException, OSError)
 
 
 class Handoff:

@@ -346,6 +346,11 @@ def spot_check(con: duckdb.DuckDBPyConnection, calls: Path, staged: Path, lines:
         f"SELECT byte_offset, raw, call_id FROM read_parquet({sql_str(str(staged))}) "
         f"WHERE line_number % {step} = 1 % {step} LIMIT 512"
     ).fetchall()
+    return rows_in_place(calls, rows)
+
+
+def rows_in_place(calls: Path, rows: list[tuple[int, str | None, str | None]]) -> bool:
+    """Whether each (byte_offset, raw of a reject, call_id of a kept row) matches the file."""
     with open(calls, "rb") as fh:
         for offset, raw, call_id in rows:
             fh.seek(offset)

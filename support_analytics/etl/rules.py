@@ -224,11 +224,20 @@ ORDER BY v.line_number"""
 KEPT_WHERE = "v.reason IS NULL AND v.line_number NOT IN (SELECT line_number FROM dup_lines)"
 
 
-def kept_sql(agents: AgentLookup, where: str = KEPT_WHERE, *, ordered: bool = True) -> str:
+def kept_sql(
+    agents: AgentLookup,
+    where: str = KEPT_WHERE,
+    *,
+    ordered: bool = True,
+    source: str = "staged",
+    extra: str = "",
+) -> str:
     """Rows in contract column order, plus line_number, rating_invalid and unknown_agent.
 
     No joins, so a scan of `staged` (filled in input order) yields rows in input order;
     ``ordered`` adds an explicit sort where the filter (an anti-join) may reorder them.
+    ``source`` is any relation in `staged` layout (the one-pass stream reads the rules'
+    query itself) and ``extra`` (", v.a, ...") carries more of its columns through.
     """
     centi = s.MICROS_PER_CENTIMINUTE
     cols = {
@@ -250,9 +259,9 @@ def kept_sql(agents: AgentLookup, where: str = KEPT_WHERE, *, ordered: bool = Tr
         s.HOUR_OF_DAY: f"CAST(hour(v.{s.START_TIME}) AS INTEGER)",
     }
     select = ",\n  ".join(f"{cols[name]} AS {name}" for name in s.CLEANED_COLUMNS)
-    extra = "v.line_number, v.rating_invalid, v.agent_code IS NULL AS unknown_agent"
+    carried = "v.line_number, v.rating_invalid, v.agent_code IS NULL AS unknown_agent" + extra
     order = "\nORDER BY v.line_number" if ordered else ""
-    return f"SELECT\n  {select},\n  {extra}\nFROM staged v\nWHERE {where}{order}"
+    return f"SELECT\n  {select},\n  {carried}\nFROM {source} v\nWHERE {where}{order}"
 
 
 EXTRA_COLUMNS = ("line_number", "rating_invalid", "unknown_agent")

@@ -76,64 +76,95 @@ _DICTIONARY_COLUMNS = [
 _STATISTICS_COLUMNS = [f.name for f in s.CLEANED_SCHEMA if not pa.types.is_string(f.type)]
 
 
+class KeptWriter:
+    """Kept rows, in input order, into one Parquet file of fixed-size row groups.
+
+    DuckDB's parallel COPY lays row groups out differently from run to run, and a global
+    sort to fix that costs more than the write; cutting row groups of ``ROW_GROUP_ROWS``
+    here gives the same bytes for the same input. Batches carry ``EXTRA_COLUMNS`` beside
+    the contract columns; the warning counts are taken from them on the way through.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self.schema = schema
+        self.invalid = self.unknown = self.kept = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._writer = pq.ParquetWriter(
+            path,
+            s.CLEANED_SCHEMA,
+            compression="zstd",
+            use_dictionary=_DICTIONARY_COLUMNS,
+            write_statistics=_STATISTICS_COLUMNS,
+        )
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if not batch.num_rows:
+            return
+        self.invalid += pc.sum(batch.column("rating_invalid")).as_py() or 0
+        self.unknown += pc.sum(batch.column("unknown_agent")).as_py() or 0
+        self.kept += batch.num_rows
+        if isinstance(batch, pa.Table):
+            self._pending.extend(batch.to_batches())
+        else:
+            self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        rows = self._pending_rows
+        cut = rows if final else rows - rows % ROW_GROUP_ROWS
+        if cut:
+            out = table.slice(0, cut).drop_columns(list(EXTRA_COLUMNS))
+            self._writer.write_table(to_contract(out), row_group_size=ROW_GROUP_ROWS)
+        rest = table.slice(cut)
+        self._pending, self._pending_rows = rest.to_batches(), rest.num_rows
+
+    def close(self) -> tuple[int, int, int]:
+        """Writes the last row group; returns (invalid ratings, unknown agents, kept rows)."""
+        try:
+            if self._pending_rows:
+                self._flush(final=True)
+        finally:
+            self._writer.close()
+        return self.invalid, self.unknown, self.kept
+
+    def abort(self) -> None:
+        self._writer.close()
+
+
 def write_kept(
     con: duckdb.DuckDBPyConnection, agents: AgentLookup, dup_lines: np.ndarray, path: Path
 ) -> tuple[int, int, int]:
-    """Write the kept rows to one Parquet file in input order; returns the warning counts.
+    """Write the kept rows of `staged` to one Parquet file in input order.
 
-    A scan of `staged` comes out in input order, but DuckDB's parallel COPY lays row groups
-    out differently from run to run, and a global sort to fix that costs more than the
-    write. So DuckDB streams the ordered rows, later copies of a call_id are dropped here by
-    line number, and one pyarrow writer cuts fixed-size row groups: same input, same bytes.
-    Returns (invalid ratings, unknown agents, kept rows) like ``WARNINGS_SQL``.
+    A scan of `staged` comes out in input order; later copies of a call_id are dropped here
+    by line number. Returns (invalid ratings, unknown agents, kept rows) like ``WARNINGS_SQL``.
     """
-    import pyarrow.parquet as pq
-
     dups = np.sort(dup_lines.astype(np.int64))
     reader = ReadAhead(
         con.sql(kept_sql(agents, "v.reason IS NULL", ordered=False)).to_arrow_reader(ROW_GROUP_ROWS)
     )
-    invalid = unknown = kept = 0
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
-    with pq.ParquetWriter(
-        path,
-        s.CLEANED_SCHEMA,
-        compression="zstd",
-        use_dictionary=_DICTIONARY_COLUMNS,
-        write_statistics=_STATISTICS_COLUMNS,
-    ) as writer:
-
-        def flush(final: bool) -> None:
-            nonlocal pending, pending_rows
-            table = pa.Table.from_batches(pending, schema=reader.schema)
-            cut = pending_rows if final else pending_rows - pending_rows % ROW_GROUP_ROWS
-            if cut:
-                out = table.slice(0, cut).drop_columns(list(EXTRA_COLUMNS))
-                writer.write_table(to_contract(out), row_group_size=ROW_GROUP_ROWS)
-            rest = table.slice(cut)
-            pending, pending_rows = rest.to_batches(), rest.num_rows
-
+    writer = KeptWriter(path, reader.schema)
+    try:
         for batch in reader:
             if len(dups):
                 lines = batch.column("line_number").to_numpy()
                 at = np.minimum(np.searchsorted(dups, lines), len(dups) - 1)
                 batch = batch.filter(pa.array(dups[at] != lines))
-            if not batch.num_rows:
-                continue
-            invalid += pc.sum(batch.column("rating_invalid")).as_py() or 0
-            unknown += pc.sum(batch.column("unknown_agent")).as_py() or 0
-            kept += batch.num_rows
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            if pending_rows >= ROW_GROUP_ROWS:
-                flush(final=False)
-        if pending_rows:
-            flush(final=True)
-    return invalid, unknown, kept
+            writer.add(batch)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
-_REJECT_JSON = (
+REJECT_JSON = (
     f"CAST(to_json(struct_pack({s.REJECT_LINE_NUMBER} := line_number, "
     f"{s.REJECT_REASON} := reason, {s.REJECT_RAW} := raw)) AS VARCHAR)"
 )
@@ -148,13 +179,13 @@ def write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     file of 20 KB lines, half of them malformed.
     """
     dups = con.execute(
-        f"SELECT line_number, {_REJECT_JSON} FROM "
+        f"SELECT line_number, {REJECT_JSON} FROM "
         f"(SELECT line_number, '{s.REJECT_DUPLICATE}' AS reason, raw FROM dup_lines) "
         "ORDER BY line_number"
     ).fetchall()
     stream = ReadAhead(
         con.sql(
-            f"SELECT line_number, {_REJECT_JSON} AS j FROM staged WHERE reason IS NOT NULL"
+            f"SELECT line_number, {REJECT_JSON} AS j FROM staged WHERE reason IS NOT NULL"
         ).to_arrow_reader(_REJECT_BATCH_ROWS)
     )
     at = 0

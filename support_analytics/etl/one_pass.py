@@ -1,0 +1,366 @@
+"""One pass over a plain calls file: rules, derived columns and the final write in one stream.
+
+The staged path (``duckdb_engine``) writes every line's rule results to a staging file, finds
+repeated call_ids with a GROUP BY over it, then reads it back to write the output. For one
+plain file into one Parquet file, this module does the same work in a single stream: DuckDB
+splits the file and applies the rules on all its threads, and each batch is numbered,
+checked for repeated call_ids (:class:`SeenIds`) and written, kept rows to the Parquet file
+and rejects to the JSONL file, as it arrives and in input order. The bytes out are the same
+as the staged path's; anything unusual hands the file back to it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from support_analytics import schema as s
+from support_analytics.etl.engine import Staged
+from support_analytics.etl.handoff import STREAM_ERRORS, ReadAhead
+from support_analytics.etl.lines import (
+    FAST_EXTRA,
+    FastLayout,
+    FileScan,
+    fast_layout,
+    fast_lines_sql,
+    fast_reader_stop,
+    read_lines_at,
+    rows_in_place,
+)
+from support_analytics.etl.rules import (
+    EXTRA_COLUMNS,
+    NOT_BLANK,
+    AgentLookup,
+    connect,
+    kept_sql,
+    parse_sql,
+    sql_str,
+    stage_select,
+)
+from support_analytics.etl.writers import REJECT_JSON, ROW_GROUP_ROWS, KeptWriter
+from support_analytics.progress import Progress
+
+# What the stream carries beside the kept columns: the reject reason and raw text, the line's
+# byte length and blankness (for numbering), and a 64-bit hash of the call_id.
+ID_HASH_SQL = "hash(v.call_id)"
+_CARRIED = ", v.reason, v.raw, v.nbytes, v.blank, {id_hash} AS id_hash"
+_KEPT_NAMES = [*s.CLEANED_COLUMNS, *EXTRA_COLUMNS]
+_REJECTS_SCHEMA = pa.schema(
+    [("line_number", pa.int64()), ("reason", pa.string()), ("raw", pa.large_string())]
+)
+_LINE_COLUMN = _KEPT_NAMES.index("line_number")
+_SAMPLES = 256  # rows re-read from the file to prove the split, as the staged path does
+
+
+class SeenIds:
+    """The 64-bit hashes of the call_ids kept so far, to find later repeats in one pass.
+
+    Sorted runs merged like an LSM tree keep 8 bytes per kept call; a bit map indexed by
+    the hash answers "certainly new" for all but a few percent of ids, so only those are
+    searched for in the runs (sorted first: a binary search per random id is cache-miss
+    bound). A hash match is only a candidate: :func:`stage_one_pass` proves the repeats
+    against the written output, since two different call_ids may share a hash.
+    """
+
+    def __init__(self, expected: int) -> None:
+        bits = int(np.clip(np.ceil(np.log2(max(expected, 1) * 32)), 19, 29))
+        self._map = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        self._mask = np.uint64((1 << (bits - 3)) - 1)
+        self._runs: list[np.ndarray] = []
+
+    def repeats(self, keys: np.ndarray) -> np.ndarray:
+        """Positions in ``keys`` whose hash was seen before (earlier batches or rows)."""
+        slots = ((keys >> np.uint64(3)) & self._mask).astype(np.intp)
+        bits = np.left_shift(np.uint8(1), (keys & np.uint64(7)).astype(np.uint8))
+        repeat = pd.Series(keys, copy=False).duplicated().to_numpy(copy=True)
+        check = np.flatnonzero((self._map[slots] & bits).astype(bool) & ~repeat)
+        if len(check):
+            order = np.argsort(keys[check])
+            check = check[order]
+            probe = keys[check]
+            hit = np.zeros(len(check), dtype=bool)
+            for run in self._runs:
+                at = np.minimum(np.searchsorted(run, probe), len(run) - 1)
+                hit |= run[at] == probe
+            repeat[check[hit]] = True
+        self._map[slots] |= bits  # two ids in one byte keep only one bit here:
+        lost = np.flatnonzero((self._map[slots] & bits) == 0)
+        np.bitwise_or.at(self._map, slots[lost], bits[lost])  # so those few are set again
+        self._push(np.sort(keys[~repeat]))
+        return np.flatnonzero(repeat)
+
+    def _push(self, run: np.ndarray) -> None:
+        if not len(run):
+            return
+        self._runs.append(run)
+        while len(self._runs) > 1 and len(self._runs[-2]) < 8 * len(self._runs[-1]):
+            last = self._runs.pop()
+            self._runs.append(np.sort(np.concatenate([self._runs.pop(), last]), kind="stable"))
+
+
+@dataclass
+class OnePassResult:
+    """The run's counts, or why the file goes back to the staged path (and which reader)."""
+
+    staged: Staged | None
+    sha256: str | None = None
+    fallback: str | None = None
+    #: True when the file itself needs the line-by-line reader (not just the staged path).
+    line_by_line: bool = False
+
+
+@dataclass
+class _Tally:
+    lines: int = 0
+    offset: int = 0
+    rows_in: int = 0
+    objects: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    samples: list[tuple[int, str | None, str | None]] = field(default_factory=list)
+    step: int = 0
+    repeated_ids: list[pa.Array] = field(default_factory=list)
+
+
+class _KeptInBackground:
+    """Filters and encodes the kept rows on a thread of their own.
+
+    The Parquet encoding (a third of the run's CPU) and the row filter both release the GIL,
+    so on a second core they overlap the numbering and duplicate checks of the next batch
+    instead of holding up DuckDB's stream.
+    """
+
+    def __init__(self, writer: KeptWriter) -> None:
+        self.writer = writer
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[tuple[pa.RecordBatch, np.ndarray, np.ndarray] | None]
+        self._queue = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                batch, lines, keep = item
+                table = pa.Table.from_batches([batch]).select(_KEPT_NAMES)
+                table = table.set_column(_LINE_COLUMN, "line_number", pa.array(lines))
+                if not keep.all():
+                    table = table.filter(pa.array(keep))
+                self.writer.add(table)
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+            while self._queue.get() is not None:  # let the producer finish
+                pass
+
+    def add(self, batch: pa.RecordBatch, lines: np.ndarray, keep: np.ndarray) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put((batch, lines, keep))
+
+    def close(self) -> tuple[int, int, int]:
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.writer.close()
+
+    def abort(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self.writer.abort()
+
+
+def one_pass_sql(calls: Path, layout: FastLayout, agents: AgentLookup) -> str:
+    """Every line of the file with its rule results and the kept columns, in input order."""
+    src = fast_lines_sql(calls, layout, NOT_BLANK)
+    rules = stage_select(f"({parse_sql(src, FAST_EXTRA)})", False, agents, FAST_EXTRA)
+    carried = _CARRIED.format(id_hash=ID_HASH_SQL)
+    return kept_sql(agents, "true", ordered=False, source=f"({rules})", extra=carried)
+
+
+def stage_one_pass(
+    con: duckdb.DuckDBPyConnection,
+    calls: Path,
+    agents: AgentLookup,
+    output: Path,
+    rejects: Path,
+    progress: bool,
+) -> OnePassResult:
+    """Clean a plain file into ``output`` and ``rejects`` in one stream, or say why not."""
+    layout = fast_layout(calls)
+    if layout is None:
+        return OnePassResult(None, line_by_line=True)
+    size = calls.stat().st_size
+    scan = FileScan(calls, layout.crlf)
+    bar = Progress("etl", total_bytes=size, enabled=progress)
+    tally = _Tally(offset=layout.bom)
+    side = connect()
+    writer: _KeptInBackground | None = None
+    try:
+        stream = ReadAhead(
+            con.sql(one_pass_sql(calls, layout, agents)).to_arrow_reader(ROW_GROUP_ROWS)
+        )
+        writer = _KeptInBackground(
+            KeptWriter(output, pa.schema([stream.schema.field(n) for n in _KEPT_NAMES]))
+        )
+        seen = SeenIds(size // 150)
+        with open(rejects, "wb") as out:
+            for batch in stream:
+                nbytes = _take(batch, layout, calls, tally, seen, writer, side, out, size)
+                bar.update(rows=batch.num_rows, nbytes=nbytes)
+        invalid, unknown, kept = writer.close()
+        writer = None
+    except STREAM_ERRORS as exc:
+        side.close()
+        scan.join()
+        bar.close()
+        return OnePassResult(None, scan.sha256, fast_reader_stop(str(exc)), line_by_line=True)
+    except BaseException:
+        side.close()
+        raise
+    finally:
+        if writer is not None:
+            writer.abort()
+    scan.join()
+    bar.close()
+    problem = scan.problem
+    if problem is None and tally.offset not in (size, size + layout.terminator):
+        problem = "line lengths do not add up to the file size"
+    if problem is None and not rows_in_place(calls, tally.samples):
+        problem = "a sampled line is not where the reader put it"
+    if problem is not None:
+        side.close()
+        return OnePassResult(None, scan.sha256, problem, line_by_line=True)
+    try:
+        if not _repeats_are_real(side, tally.repeated_ids, output):
+            return OnePassResult(None, scan.sha256, "two call_ids share a 64-bit hash")
+    finally:
+        side.close()
+    rejected = {r: n for r, n in tally.by_reason.items() if n}
+    warnings = {s.WARN_INVALID_RATING: int(invalid), s.WARN_UNKNOWN_AGENT: int(unknown)}
+    staged = Staged(
+        output, tally.lines, tally.rows_in, tally.objects, kept, rejected, warnings, scan.sha256
+    )
+    return OnePassResult(staged, scan.sha256)
+
+
+def _take(
+    batch: pa.RecordBatch,
+    layout: FastLayout,
+    calls: Path,
+    tally: _Tally,
+    seen: SeenIds,
+    writer: _KeptInBackground,
+    side: duckdb.DuckDBPyConnection,
+    out: BinaryIO,
+    size: int,
+) -> int:
+    """Number one batch, split it into kept rows and rejects, and write both; returns bytes."""
+    n = batch.num_rows
+    if not n:
+        return 0
+    width = batch.column("nbytes").to_numpy(zero_copy_only=False).astype(np.int64)
+    width += layout.terminator
+    ends = tally.offset + np.cumsum(width)
+    starts = ends - width
+    lines = np.arange(tally.lines + 1, tally.lines + 1 + n, dtype=np.int64)
+    tally.lines += n
+    tally.offset = int(ends[-1])
+    if not tally.step:  # sample about _SAMPLES rows over the file, as estimated from here
+        tally.step = max(1, int(size * n / max(int(width.sum()), 1)) // _SAMPLES)
+
+    blank = batch.column("blank").to_numpy(zero_copy_only=False)
+    valid = batch.column("reason").is_valid().to_numpy(zero_copy_only=False)
+    rejected = valid & ~blank
+    candidate = ~(blank | valid)
+    non_blank = int(n - np.count_nonzero(blank))
+    tally.rows_in += non_blank
+
+    cand_rows = np.flatnonzero(candidate)
+    keys = batch.column("id_hash").to_numpy(zero_copy_only=False)[cand_rows]
+    repeat_rows = cand_rows[seen.repeats(keys.astype(np.uint64, copy=False))]
+    keep = candidate
+    keep[repeat_rows] = False
+    writer.add(batch, lines, keep)
+
+    malformed = 0
+    parts = []
+    if rejected.any():
+        rej = pa.Table.from_batches([batch]).select(["reason", "raw"]).filter(pa.array(rejected))
+        for item in pc.value_counts(rej.column("reason")).to_pylist():
+            why, count = item["values"], item["counts"]
+            tally.by_reason[why] = tally.by_reason.get(why, 0) + count
+            if why in (s.REJECT_MALFORMED, s.REJECT_ENCODING):
+                malformed += count
+        parts.append(
+            pa.table(
+                [pa.array(lines[rejected]), rej.column("reason"), rej.column("raw")],
+                names=_REJECTS_SCHEMA.names,
+            ).cast(_REJECTS_SCHEMA)
+        )
+    tally.objects += non_blank - malformed
+    if len(repeat_rows):
+        tally.by_reason[s.REJECT_DUPLICATE] = tally.by_reason.get(s.REJECT_DUPLICATE, 0) + len(
+            repeat_rows
+        )
+        tally.repeated_ids.append(batch.column("call_id").take(pa.array(repeat_rows)))
+        raws = read_lines_at(calls, starts[repeat_rows])
+        parts.append(
+            pa.table(
+                {
+                    "line_number": pa.array(lines[repeat_rows]),
+                    "reason": pa.array([s.REJECT_DUPLICATE] * len(repeat_rows), pa.string()),
+                    "raw": pa.array(raws, pa.large_string()),
+                },
+                schema=_REJECTS_SCHEMA,
+            )
+        )
+    if parts:
+        side.register("rejects_batch", pa.concat_tables(parts))
+        texts = side.execute(
+            f"SELECT {REJECT_JSON} FROM rejects_batch ORDER BY line_number"
+        ).fetchnumpy()
+        side.unregister("rejects_batch")
+        col = next(iter(texts.values()))
+        out.write(("\n".join(col.tolist()) + "\n").encode("utf-8"))
+
+    picks = np.flatnonzero(~blank & ((lines % tally.step) == (1 % tally.step)))
+    room = 2 * _SAMPLES - len(tally.samples)
+    if room > 0 and len(picks):
+        picks = picks[:room]
+        raw = batch.column("raw").take(pa.array(picks)).to_pylist()
+        ids = batch.column("call_id").take(pa.array(picks)).to_pylist()
+        for i, r, c in zip(picks.tolist(), raw, ids, strict=True):
+            tally.samples.append((int(starts[i]), r, None if r is not None else c))
+    return int(width.sum())
+
+
+def _repeats_are_real(
+    side: duckdb.DuckDBPyConnection, repeated: list[pa.Array], output: Path
+) -> bool:
+    """Whether every call_id dropped as a repeat is in the output (so it truly repeats one).
+
+    The output holds one row per hash, the first; a dropped row's call_id is there only if
+    that first row had the same call_id. Otherwise two ids shared a hash: the caller then
+    runs the staged path, which compares the ids themselves.
+    """
+    if not repeated:
+        return True
+    ids = pa.table({"call_id": pa.concat_arrays([a.cast(pa.string()) for a in repeated])})
+    side.register("repeated_ids", ids)
+    wanted, found = side.execute(
+        f"""SELECT (SELECT count(DISTINCT call_id) FROM repeated_ids),
+                   (SELECT count(DISTINCT call_id) FROM read_parquet({sql_str(str(output))})
+                    WHERE call_id IN (SELECT call_id FROM repeated_ids))"""
+    ).fetchall()[0]
+    side.unregister("repeated_ids")
+    return bool(wanted == found)

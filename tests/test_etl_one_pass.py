@@ -1,0 +1,113 @@
+"""The one-pass path: repeats found through call_id hashes, proven, and the same bytes out."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from support_analytics import schema as s
+from support_analytics.etl import duckdb_engine, one_pass, run_etl
+from support_analytics.etl.one_pass import SeenIds
+from support_analytics.etl.writers import KeptWriter
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AGENTS = FIXTURES / "agents.csv"
+
+
+def call(call_id: str) -> str:
+    return json.dumps(
+        {
+            s.CALL_ID: call_id,
+            s.AGENT_ID: "A1",
+            s.START_TIME: "2026-01-05T09:00:00Z",
+            s.END_TIME: "2026-01-05T09:05:00Z",
+        }
+    )
+
+
+def first_repeats(keys: np.ndarray) -> np.ndarray:
+    """Positions of keys seen at an earlier position: the exact answer."""
+    _, first = np.unique(keys, return_index=True)
+    return np.setdiff1d(np.arange(len(keys)), first)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000, 4096])
+def test_seen_ids_finds_exactly_the_later_repeats(batch: int) -> None:
+    rng = np.random.default_rng(batch)
+    keys = rng.integers(0, 2**63, 20_000, dtype=np.int64).astype(np.uint64)
+    keys[rng.integers(0, len(keys), 3000)] = keys[rng.integers(0, len(keys), 3000)]
+    keys[5000:5010] = keys[4000]  # a run of copies inside one batch and across batches
+    seen = SeenIds(len(keys))
+    found = [seen.repeats(keys[a : a + batch]) + a for a in range(0, len(keys), batch)]
+    assert np.array_equal(np.sort(np.concatenate(found)), first_repeats(keys))
+
+
+def test_seen_ids_stays_exact_when_its_bit_map_is_full() -> None:
+    # A tiny map answers "maybe" for nearly every id; the sorted runs must still decide.
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**20, 30_000, dtype=np.int64).astype(np.uint64)
+    seen = SeenIds(1)
+    found = [seen.repeats(keys[a : a + 500]) + a for a in range(0, len(keys), 500)]
+    assert np.array_equal(np.sort(np.concatenate(found)), first_repeats(keys))
+
+
+def run_files(calls: Path, out: Path) -> tuple[bytes, bytes]:
+    run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl", progress=False)
+    return (out / "c.parquet").read_bytes(), (out / "r.jsonl").read_bytes()
+
+
+def test_a_plain_file_takes_the_one_pass_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the staged path ran on a plain file")
+
+    monkeypatch.setattr(duckdb_engine, "stage_fast", refuse)
+    monkeypatch.setattr(duckdb_engine, "stage_slow", refuse)
+    calls = tmp_path / "calls.json"
+    calls.write_text("\n".join(call(f"C{i % 50}") for i in range(80)) + "\n")
+    result = run_etl(calls, AGENTS, tmp_path / "c.parquet", tmp_path / "m.json",
+                     tmp_path / "r.jsonl", progress=False)  # fmt: skip
+    assert (result.rows_out, result.rejected[s.REJECT_DUPLICATE]) == (50, 30)
+    assert result.manifest["timings"].get("one_pass") is not None
+
+
+def test_ids_sharing_a_hash_are_never_taken_for_repeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With a 2-value hash nearly every id collides; the proof against the written output must
+    # catch it and hand the file to the staged path, which compares the ids themselves.
+    calls = tmp_path / "calls.json"
+    calls.write_text("\n".join(call(f"C{i % 300}") for i in range(400)) + "\n")
+    expected = run_files(calls, tmp_path / "real")
+    monkeypatch.setattr(one_pass, "ID_HASH_SQL", "hash(v.call_id) % 2")
+    out = tmp_path / "colliding"
+    result = run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl")
+    assert "share a 64-bit hash" in capsys.readouterr().err
+    assert ((out / "c.parquet").read_bytes(), (out / "r.jsonl").read_bytes()) == expected
+    assert (result.rows_out, result.rejected[s.REJECT_DUPLICATE]) == (300, 100)
+
+
+@pytest.mark.timeout(60)
+def test_a_failing_parquet_write_stops_the_run_without_publishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = tmp_path / "calls.json"
+    calls.write_text("\n".join(call(f"C{i}") for i in range(3000)) + "\n")
+    out = tmp_path / "out"
+    run_files(calls, out)
+    before = (out / "c.parquet").read_bytes()
+
+    def full(self: KeptWriter, batch: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(KeptWriter, "add", full)
+    with pytest.raises(OSError, match="No space left"):
+        run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl",
+                progress=False, force=True)  # fmt: skip
+    assert (out / "c.parquet").read_bytes() == before
