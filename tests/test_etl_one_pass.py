@@ -111,3 +111,23 @@ def test_a_failing_parquet_write_stops_the_run_without_publishing(
         run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl",
                 progress=False, force=True)  # fmt: skip
     assert (out / "c.parquet").read_bytes() == before
+
+
+@pytest.mark.parametrize("block", [1, 1 << 20])
+def test_small_batches_and_reject_blocks_give_the_staged_paths_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    # Numbering, repeats and the rejects' merge all cross batch (and block) boundaries here.
+    lines = (FIXTURES / "calls_every_reject.json").read_text().splitlines()
+    lines = [*lines, "", "  ", *lines, call("R1"), call("R1"), *lines[:5], call("R1")] * 3
+    calls = tmp_path / "calls.json"
+    calls.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(one_pass, "batch_rows", lambda calls: 7)
+    monkeypatch.setattr(one_pass, "_REJECTS_BLOCK", block)
+    one = run_files(calls, tmp_path / "one")
+    monkeypatch.setattr(
+        duckdb_engine,
+        "stage_one_pass",
+        lambda *a, **k: one_pass.OnePassResult(None, fallback="test"),
+    )
+    assert one == run_files(calls, tmp_path / "staged")

@@ -11,8 +11,10 @@ as the staged path's; anything unusual hands the file back to it.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -52,9 +54,18 @@ from support_analytics.progress import Progress
 # What the stream carries beside the kept columns: the reject reason and raw text, the line's
 # byte length and blankness (for numbering), and a 64-bit hash of the call_id.
 ID_HASH_SQL = "hash(v.call_id)"
-_CARRIED = ", v.reason, v.raw, v.nbytes, v.blank, {id_hash} AS id_hash"
+# A reject's JSON line is made on DuckDB's threads without its line number, which only this
+# side knows: '{"reason":..,"raw":..}' gets '{"line_number":N,' put in front of it here, the
+# same bytes as REJECT_JSON. Only repeated call_ids (found here) take REJECT_JSON itself.
+_REJECT_TAIL = (
+    f"CASE WHEN v.reason IS NOT NULL THEN CAST(to_json(struct_pack("
+    f"{s.REJECT_REASON} := v.reason, {s.REJECT_RAW} := v.raw)) AS VARCHAR) END AS reject_tail"
+)
+_REJECT_HEAD = '{"' + s.REJECT_LINE_NUMBER + '":'
+_CARRIED = ", v.reason, " + _REJECT_TAIL + ", v.nbytes, v.blank, {id_hash} AS id_hash"
 _KEPT_NAMES = [*s.CLEANED_COLUMNS, *EXTRA_COLUMNS]
-_REJECTS_SCHEMA = pa.schema(
+_LARGE = {text: pa.scalar(text, pa.large_string()) for text in ("\n", ",", "", _REJECT_HEAD)}
+_REPEATS_SCHEMA = pa.schema(
     [("line_number", pa.int64()), ("reason", pa.string()), ("raw", pa.large_string())]
 )
 _LINE_COLUMN = _KEPT_NAMES.index("line_number")
@@ -76,35 +87,70 @@ class SeenIds:
         self._map = np.zeros(1 << (bits - 3), dtype=np.uint8)
         self._mask = np.uint64((1 << (bits - 3)) - 1)
         self._runs: list[np.ndarray] = []
+        self._tiers: list[int] = []
 
     def repeats(self, keys: np.ndarray) -> np.ndarray:
         """Positions in ``keys`` whose hash was seen before (earlier batches or rows)."""
+        ordered = np.sort(keys)
+        first = np.ones(len(ordered), dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        repeat = np.zeros(len(keys), dtype=bool)
+        if not first.all():  # copies within the batch: mark all but the first of each
+            copied = ordered[~first]
+            near = _member(copied, keys)
+            repeat[near] = pd.Series(keys[near]).duplicated().to_numpy()
         slots = ((keys >> np.uint64(3)) & self._mask).astype(np.intp)
         bits = np.left_shift(np.uint8(1), (keys & np.uint64(7)).astype(np.uint8))
-        repeat = pd.Series(keys, copy=False).duplicated().to_numpy(copy=True)
         check = np.flatnonzero((self._map[slots] & bits).astype(bool) & ~repeat)
         if len(check):
-            order = np.argsort(keys[check])
-            check = check[order]
+            check = check[np.argsort(keys[check])]
             probe = keys[check]
             hit = np.zeros(len(check), dtype=bool)
             for run in self._runs:
                 at = np.minimum(np.searchsorted(run, probe), len(run) - 1)
                 hit |= run[at] == probe
-            repeat[check[hit]] = True
+            if hit.any():
+                repeat[check[hit]] = True
+                first[_member(probe[hit], ordered)] = False  # old ids: not in the new run
         self._map[slots] |= bits  # two ids in one byte keep only one bit here:
         lost = np.flatnonzero((self._map[slots] & bits) == 0)
         np.bitwise_or.at(self._map, slots[lost], bits[lost])  # so those few are set again
-        self._push(np.sort(keys[~repeat]))
+        self._push(ordered[first])
         return np.flatnonzero(repeat)
 
     def _push(self, run: np.ndarray) -> None:
+        """Add a sorted run; eight runs of one tier merge into one of the next tier.
+
+        So each id is merged about log8(batches) times (twice at 10M rows), not each time
+        the newest run outgrows a fraction of the largest.
+        """
         if not len(run):
             return
         self._runs.append(run)
-        while len(self._runs) > 1 and len(self._runs[-2]) < 8 * len(self._runs[-1]):
-            last = self._runs.pop()
-            self._runs.append(np.sort(np.concatenate([self._runs.pop(), last]), kind="stable"))
+        self._tiers.append(0)
+        while len(self._tiers) >= _FANOUT and len(set(self._tiers[-_FANOUT:])) == 1:
+            merged = np.sort(np.concatenate(self._runs[-_FANOUT:]), kind="stable")
+            tier = self._tiers[-1] + 1
+            del self._runs[-_FANOUT:], self._tiers[-_FANOUT:]
+            self._runs.append(merged)
+            self._tiers.append(tier)
+
+
+_FANOUT = 8
+
+
+def _member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Positions of ``keys`` equal to one of ``values`` (few values, sorted or not).
+
+    A 64 Ki-entry table on 16 of the hash's bits rules out nearly every key at the cost of
+    one lookup; only the rest are binary-searched.
+    """
+    values = np.unique(values)
+    table = np.zeros(1 << 16, dtype=bool)
+    table[(values >> np.uint64(48)).astype(np.intp)] = True
+    near = np.flatnonzero(table[(keys >> np.uint64(48)).astype(np.intp)])
+    at = np.minimum(np.searchsorted(values, keys[near]), len(values) - 1)
+    return near[values[at] == keys[near]]
 
 
 @dataclass
@@ -179,6 +225,19 @@ class _KeptInBackground:
         self.writer.abort()
 
 
+def batch_rows(calls: Path) -> int:
+    """Rows per batch so that a batch holds about 32 MiB of text, whatever the line length.
+
+    Three batches are in flight at once, and a rejected line travels with its raw text: at a
+    fixed 122,880 rows, a file of 20 KB lines put gigabytes in memory. The output's row
+    groups do not depend on this (the writer cuts them at a fixed size).
+    """
+    with open(calls, "rb") as fh:
+        head = fh.read(1 << 20)
+    average = len(head) / max(head.count(b"\n"), 1)
+    return int(np.clip((32 << 20) // max(average, 1), 1024, ROW_GROUP_ROWS))
+
+
 def one_pass_sql(calls: Path, layout: FastLayout, agents: AgentLookup) -> str:
     """Every line of the file with its rule results and the kept columns, in input order."""
     src = fast_lines_sql(calls, layout, NOT_BLANK)
@@ -205,25 +264,29 @@ def stage_one_pass(
     tally = _Tally(offset=layout.bom)
     side = connect()
     writer: _KeptInBackground | None = None
+    query = one_pass_sql(calls, layout, agents)
     try:
-        stream = ReadAhead(
-            con.sql(one_pass_sql(calls, layout, agents)).to_arrow_reader(ROW_GROUP_ROWS)
-        )
+        try:  # only DuckDB's read is a reason to fall back; our own errors are raised
+            stream = ReadAhead(con.sql(query).to_arrow_reader(batch_rows(calls)))
+        except STREAM_ERRORS as exc:
+            raise _ReaderStopped(fast_reader_stop(str(exc))) from None
         writer = _KeptInBackground(
             KeptWriter(output, pa.schema([stream.schema.field(n) for n in _KEPT_NAMES]))
         )
         seen = SeenIds(size // 150)
-        with open(rejects, "wb") as out:
-            for batch in stream:
-                nbytes = _take(batch, layout, calls, tally, seen, writer, side, out, size)
+        with open(rejects, "wb") as fh:
+            out = _RejectsOut(fh, side)
+            for batch in _batches(stream):
+                nbytes = _take(batch, layout, calls, tally, seen, writer, out, size)
                 bar.update(rows=batch.num_rows, nbytes=nbytes)
+            out.flush()
         invalid, unknown, kept = writer.close()
         writer = None
-    except STREAM_ERRORS as exc:
+    except _ReaderStopped as stop:
         side.close()
         scan.join()
         bar.close()
-        return OnePassResult(None, scan.sha256, fast_reader_stop(str(exc)), line_by_line=True)
+        return OnePassResult(None, scan.sha256, stop.reason, line_by_line=True)
     except BaseException:
         side.close()
         raise
@@ -253,6 +316,26 @@ def stage_one_pass(
     return OnePassResult(staged, scan.sha256)
 
 
+class _ReaderStopped(Exception):
+    """DuckDB could not read the file as plain lines (say, invalid UTF-8 on line N)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _batches(stream: ReadAhead) -> Iterator[pa.RecordBatch]:
+    batches = iter(stream)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except STREAM_ERRORS as exc:
+            raise _ReaderStopped(fast_reader_stop(str(exc))) from None
+        yield batch
+
+
 def _take(
     batch: pa.RecordBatch,
     layout: FastLayout,
@@ -260,8 +343,7 @@ def _take(
     tally: _Tally,
     seen: SeenIds,
     writer: _KeptInBackground,
-    side: duckdb.DuckDBPyConnection,
-    out: BinaryIO,
+    out: _RejectsOut,
     size: int,
 ) -> int:
     """Number one batch, split it into kept rows and rejects, and write both; returns bytes."""
@@ -293,55 +375,124 @@ def _take(
     writer.add(batch, lines, keep)
 
     malformed = 0
-    parts = []
     if rejected.any():
-        rej = pa.Table.from_batches([batch]).select(["reason", "raw"]).filter(pa.array(rejected))
+        rej = pa.Table.from_batches([batch]).select(["reason", "reject_tail"])
+        rej = rej.filter(pa.array(rejected))
         for item in pc.value_counts(rej.column("reason")).to_pylist():
             why, count = item["values"], item["counts"]
             tally.by_reason[why] = tally.by_reason.get(why, 0) + count
             if why in (s.REJECT_MALFORMED, s.REJECT_ENCODING):
                 malformed += count
-        parts.append(
-            pa.table(
-                [pa.array(lines[rejected]), rej.column("reason"), rej.column("raw")],
-                names=_REJECTS_SCHEMA.names,
-            ).cast(_REJECTS_SCHEMA)
-        )
+        out.add_rejects(lines[rejected], rej.column("reject_tail").combine_chunks())
     tally.objects += non_blank - malformed
     if len(repeat_rows):
         tally.by_reason[s.REJECT_DUPLICATE] = tally.by_reason.get(s.REJECT_DUPLICATE, 0) + len(
             repeat_rows
         )
         tally.repeated_ids.append(batch.column("call_id").take(pa.array(repeat_rows)))
-        raws = read_lines_at(calls, starts[repeat_rows])
-        parts.append(
-            pa.table(
-                {
-                    "line_number": pa.array(lines[repeat_rows]),
-                    "reason": pa.array([s.REJECT_DUPLICATE] * len(repeat_rows), pa.string()),
-                    "raw": pa.array(raws, pa.large_string()),
-                },
-                schema=_REJECTS_SCHEMA,
-            )
-        )
-    if parts:
-        side.register("rejects_batch", pa.concat_tables(parts))
-        texts = side.execute(
-            f"SELECT {REJECT_JSON} FROM rejects_batch ORDER BY line_number"
-        ).fetchnumpy()
-        side.unregister("rejects_batch")
-        col = next(iter(texts.values()))
-        out.write(("\n".join(col.tolist()) + "\n").encode("utf-8"))
+        out.add_repeats(lines[repeat_rows], read_lines_at(calls, starts[repeat_rows]))
+    out.end_batch()
 
     picks = np.flatnonzero(~blank & ((lines % tally.step) == (1 % tally.step)))
     room = 2 * _SAMPLES - len(tally.samples)
     if room > 0 and len(picks):
         picks = picks[:room]
-        raw = batch.column("raw").take(pa.array(picks)).to_pylist()
+        tails = batch.column("reject_tail").take(pa.array(picks)).to_pylist()
         ids = batch.column("call_id").take(pa.array(picks)).to_pylist()
-        for i, r, c in zip(picks.tolist(), raw, ids, strict=True):
-            tally.samples.append((int(starts[i]), r, None if r is not None else c))
+        for i, tail, c in zip(picks.tolist(), tails, ids, strict=True):
+            raw = None if tail is None else json.loads(tail)[s.REJECT_RAW]
+            tally.samples.append((int(starts[i]), raw, None if raw is not None else c))
     return int(width.sum())
+
+
+class _RejectsOut:
+    """The rejects file, written in line order in blocks of about 16 MiB.
+
+    Rejects come as JSON without their line number (made on DuckDB's threads); repeated
+    call_ids come as raw text, which DuckDB escapes in one side query per block rather
+    than one per batch (the query's fixed cost was most of the repeats' cost).
+    """
+
+    def __init__(self, out: BinaryIO, side: duckdb.DuckDBPyConnection) -> None:
+        self._out = out
+        self._side = side
+        self._numbers: list[np.ndarray] = []
+        self._texts: list[pa.Array] = []
+        self._repeat_numbers: list[np.ndarray] = []
+        self._repeat_raws: list[str] = []
+        self._bytes = 0
+
+    def add_rejects(self, numbers: np.ndarray, tails: pa.Array) -> None:
+        self._numbers.append(numbers)
+        self._texts.append(
+            pc.binary_join_element_wise(
+                _LARGE[_REJECT_HEAD],
+                pc.cast(pa.array(numbers), pa.large_string()),
+                _LARGE[","],
+                pc.utf8_slice_codeunits(tails, 1).cast(pa.large_string()),
+                _LARGE[""],
+            )
+        )
+        self._grew(self._texts[-1].nbytes)
+
+    def add_repeats(self, numbers: np.ndarray, raws: list[str]) -> None:
+        self._repeat_numbers.append(numbers)
+        self._repeat_raws.extend(raws)
+        self._grew(sum(len(r) for r in raws))
+
+    def _grew(self, nbytes: int) -> None:
+        self._bytes += nbytes
+
+    def end_batch(self) -> None:
+        """Write out once a block is full; only between batches, as a batch's rejects and
+        repeats interleave."""
+        if self._bytes >= _REJECTS_BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        numbers, texts = self._numbers, self._texts
+        if self._repeat_numbers:
+            repeats = np.concatenate(self._repeat_numbers)
+            numbers.append(repeats)
+            texts.append(_repeat_json(self._side, repeats, self._repeat_raws))
+        if texts:
+            text = pa.concat_arrays(texts)
+            if len(texts) > 1:  # blocks of rejects and repeats, each in line order: merge
+                text = text.take(pa.array(np.argsort(np.concatenate(numbers), kind="stable")))
+            _write_lines(self._out, text)
+        self._numbers, self._texts, self._repeat_numbers, self._repeat_raws = [], [], [], []
+        self._bytes = 0
+
+
+_REJECTS_BLOCK = 16 << 20
+
+
+def _repeat_json(side: duckdb.DuckDBPyConnection, lines: np.ndarray, raws: list[str]) -> pa.Array:
+    """Reject lines for repeated call_ids, written by DuckDB as every other reject is."""
+    side.register(
+        "repeats_batch",
+        pa.table(
+            {
+                "line_number": pa.array(lines),
+                "reason": pa.array([s.REJECT_DUPLICATE] * len(lines), pa.string()),
+                "raw": pa.array(raws, pa.large_string()),
+            },
+            schema=_REPEATS_SCHEMA,
+        ),
+    )
+    try:
+        table = side.sql(f"SELECT {REJECT_JSON} AS j FROM repeats_batch").to_arrow_table()
+    finally:
+        side.unregister("repeats_batch")
+    return table.column("j").combine_chunks().cast(pa.large_string())
+
+
+def _write_lines(out: BinaryIO, text: pa.Array) -> None:
+    """Each string and a newline, straight from Arrow's buffers (no Python string per line)."""
+    lines = pc.binary_join_element_wise(text, _LARGE["\n"], _LARGE[""])
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    out.write(memoryview(lines.buffers()[2])[start:end])
 
 
 def _repeats_are_real(

@@ -70,8 +70,13 @@ FROM (
 
 
 def _ts_sql(col: str) -> str:
-    """A text timestamp -> TIMESTAMPTZ, or NULL unless it is strict ISO-8601 (naive = UTC)."""
-    return f"CASE WHEN regexp_matches({col}, {_ISO}) THEN TRY_CAST(upper({col}) AS TIMESTAMPTZ) END"
+    """A text timestamp -> TIMESTAMPTZ, or NULL unless it is strict ISO-8601 (naive = UTC).
+
+    The only lower-case letter the pattern lets through is a 'z' suffix, so the copy that
+    upper() makes is taken only then (it was a tenth of the rules' time).
+    """
+    text = f"CASE WHEN contains({col}, 'z') THEN upper({col}) ELSE {col} END"
+    return f"CASE WHEN regexp_matches({col}, {_ISO}) THEN TRY_CAST({text} AS TIMESTAMPTZ) END"
 
 
 def rules_sql(src: str, extra: str = "") -> str:
