@@ -200,6 +200,28 @@ def test_an_update_reads_only_new_files_and_rewrites_only_touched_partitions(
     verify_run(out.output, out.rejects, out.manifest)
 
 
+def test_an_update_appends_its_rejects_in_place_and_a_changed_rejects_file_stops_it(
+    tmp_path: Path,
+) -> None:
+    # Copying the whole rejects file on every update made its cost grow with the history.
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"), "not json")
+    out.etl(raw)
+    inode, head = out.rejects.stat().st_ino, out.rejects.read_bytes()
+    write(raw / "day2.json", call("C2"), "{}")
+    out.etl(raw)
+    assert out.rejects.stat().st_ino == inode and out.rejects.read_bytes().startswith(head)
+    assert [r[s.REJECT_REASON] for r in out.reject_lines()] == [
+        s.REJECT_MALFORMED, s.REJECT_MISSING_CALL_ID,
+    ]  # fmt: skip
+    verify_run(out.output, out.rejects, out.manifest)
+    with out.rejects.open("ab") as fh:
+        fh.write(b'{"not": "from the etl"}\n')
+    write(raw / "day3.json", call("C3"))
+    with pytest.raises(InputError, match=r"r\.jsonl: differs from the manifest.*--rebuild"):
+        out.etl(raw)
+
+
 def test_the_run_says_how_many_files_it_skipped(tmp_path: Path, capsys: Any) -> None:
     out, raw = Out(tmp_path / "out"), tmp_path / "raw"
     write(raw / "day1.json", call("C1"))

@@ -12,13 +12,14 @@ as a single-file run: a kill leaves the previous complete set or the new one.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -464,9 +465,10 @@ def _ingest(
     workdir = new_work_dir(output)
     try:
         out_dir, ids_work = ensure_dir(workdir / "out"), ensure_dir(workdir / "ids")
+        # An update appends its rejects to the file in place (at publish, under the commit
+        # record); ``rejects.jsonl`` in the work dir holds only this run's lines.
         staged_rejects = workdir / "rejects.jsonl"
-        if not fresh:
-            _keep_rejects(rejects, staged_rejects, kept, whole=not dropped)
+        base = 0 if fresh else _kept_rejects_size(previous, rejects, kept, whole=not dropped)
         seen = [ids_dir / id_file_name(e["seq"]) for e in kept]
         entries, touched, seq = stage_new_files(
             engine,
@@ -514,6 +516,7 @@ def _ingest(
             timings,
             fresh,
             gone=gone,
+            rejects_base=None if fresh else (rejects, base),
         )
         if fresh:
             moves = [(out_dir, output), (ids_work, ids_dir)]
@@ -527,12 +530,18 @@ def _ingest(
                 moves.append((ids_work, ids_dir))
             else:
                 moves += [(f, ids_dir / f.name) for f in sorted(ids_work.iterdir())]
+        if fresh:
+            moves.append((staged_rejects, rejects))
+            appends = []
+        else:
+            appends = [(staged_rejects, rejects, base, payload["rejects"]["mtime_ns"])]
         commit(
             workdir,
-            moves + [(staged_rejects, rejects)],
+            moves,
             manifest,
             payload,
             removes=[output / p for p in sorted(gone)],
+            appends=appends,
         )
         return update_result(entries, seconds, payload, plan.detail)
     finally:
@@ -545,24 +554,22 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
-def _keep_rejects(rejects: Path, staged: Path, kept: list[dict[str, Any]], whole: bool) -> None:
-    """Start the run's rejects with the kept files' (all of them on a plain update; with
-    ``--force``, the first lines, as many as the kept files' rejects: files append in order)."""
-    if not rejects.is_file():
-        return
+def _kept_rejects_size(
+    previous: dict[str, Any], rejects: Path, kept: list[dict[str, Any]], whole: bool
+) -> int:
+    """How many leading bytes of the rejects file the update keeps: all of it on a plain
+    update; with ``--force``, the kept files' lines (files append in order, and the manifest
+    counts each file's rejects). Refuses a rejects file changed behind the manifest's back."""
+    fix = "rerun with --rebuild to reprocess every file"
+    if not matches(previous.get("rejects"), rejects):
+        raise InputError(f"{rejects}: differs from the manifest (changed or deleted); {fix}")
     if whole:
-        shutil.copyfile(rejects, staged)
-        return
-    want = sum(sum(e["rows"]["rejected"].values()) for e in kept)
-    with open(rejects, "rb") as src, open(staged, "wb") as dst:
+        return rejects.stat().st_size
+    want, size = sum(sum(e["rows"]["rejected"].values()) for e in kept), 0
+    with open(rejects, "rb") as src:
         for _ in range(want):
-            line = src.readline()
-            if not line.endswith(b"\n"):
-                raise InputError(
-                    f"{rejects}: holds fewer reject lines than the manifest records (changed "
-                    "behind its back); rerun with --rebuild to reprocess every file"
-                )
-            dst.write(line)
+            size += len(src.readline())
+    return size
 
 
 def _move_parts(
@@ -678,10 +685,12 @@ def folder_manifest(
     fresh: bool,
     *,
     gone: set[str] | None = None,
+    rejects_base: tuple[Path, int] | None = None,
 ) -> dict[str, Any]:
     """The manifest: totals over every file, and the output's fingerprint updated for the
     touched partitions only (the untouched ones are not re-read); ``gone`` partitions
-    (emptied by ``--force``) leave it."""
+    (emptied by ``--force``) leave it. ``rejects_base`` (the live rejects file, bytes kept):
+    ``staged_rejects`` is only the tail appended to those bytes at publish."""
     totals: dict[str, Any] = {
         "input": sum(f["rows"]["input"] for f in files),
         "output": sum(f["rows"]["output"] for f in files),
@@ -698,7 +707,11 @@ def folder_manifest(
         options=run_options(partition_by),
         inputs={"agents": fingerprint(agents), "files": files},
         next_file_seq=next_seq,
-        rejects=fingerprint(staged_rejects, recorded_as=rejects),
+        rejects=(
+            fingerprint(staged_rejects, recorded_as=rejects)
+            if rejects_base is None
+            else _appended_fingerprint(*rejects_base, staged_rejects)
+        ),
         rows=totals,
         warnings={k: sum(f["warnings"][k] for f in files) for k in s.WARNING_KINDS},
     )
@@ -717,6 +730,31 @@ def folder_manifest(
             sha256=combined_sha256(merged),
         )
     return payload
+
+
+def _appended_fingerprint(rejects: Path, base: int, tail: Path) -> dict[str, Any]:
+    """The fingerprint the rejects file will have once ``tail`` is appended after its first
+    ``base`` bytes (the publish sets this mtime)."""
+    digest = hashlib.sha256()
+    with open(rejects, "rb") as fh:
+        left = base
+        while left:
+            block = fh.read(min(left, 1 << 20))
+            if not block:
+                break
+            digest.update(block)
+            left -= len(block)
+    with open(tail, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    mtime_ns = time.time_ns()
+    return {
+        "path": str(rejects),
+        "file_size": base + tail.stat().st_size,
+        "mtime_ns": mtime_ns,
+        "file_mtime": datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(),
+        "sha256": digest.hexdigest(),
+    }
 
 
 def update_result(
