@@ -22,7 +22,7 @@ from cli_runner import run_cli
 from support_analytics import schema as s
 from support_analytics import storage
 from support_analytics.cli import main
-from support_analytics.errors import InputError
+from support_analytics.errors import InputError, IntegrityError
 from support_analytics.etl import run_etl, verify_run
 from support_analytics.etl.incremental import id_index_path, list_call_files
 from support_analytics.simulate import simulate
@@ -330,6 +330,20 @@ def test_an_output_changed_behind_the_manifest_stops_the_run(tmp_path: Path) -> 
     write(raw / "day2.json", call("C3"))
     with pytest.raises(InputError, match="partition files differ from the manifest.*--rebuild"):
         out.etl(raw)
+
+
+def test_verify_names_rebuild_as_the_fix_for_a_tampered_folder_output(tmp_path: Path) -> None:
+    # --force on a folder reprocesses changed input files; it does not rewrite a tampered
+    # partition, so verify must not suggest it there.
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    out.etl(raw)
+    part = next(out.output.rglob("*.parquet"))
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 1
+    part.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match=r"changed since the ETL wrote it.*etl --rebuild"):
+        verify_run(out.output, out.rejects, out.manifest)
 
 
 def test_an_output_written_from_one_file_is_not_added_to(tmp_path: Path) -> None:

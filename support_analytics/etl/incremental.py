@@ -49,7 +49,7 @@ from support_analytics.etl.run import (
 )
 from support_analytics.files import fsync_file, stream_sha256
 from support_analytics.fingerprint import combined_sha256, fingerprint, matches
-from support_analytics.manifest import cleaned_calls_manifest, read_manifest
+from support_analytics.manifest import INCREMENTAL_MODE, cleaned_calls_manifest, read_manifest
 
 #: Names of files still being written (or hidden): never read, counted as skipped.
 SKIP_PREFIXES = (".", "_")
@@ -59,7 +59,7 @@ SKIP_SUFFIXES = (".tmp", ".part")
 CALL_SUFFIXES = tuple(e + z for e in (".json", ".jsonl", ".ndjson") for z in ("", ".gz"))
 #: The id index lives beside the output: ``<output>.ids/ids-<seq>.parquet``.
 ID_INDEX_SUFFIX = ".ids"
-MODE = "incremental"
+MODE = INCREMENTAL_MODE
 _GLOB_CHARS = set("*?[")
 #: How a folder run names its part files: ``part-<seq of the input file>-<i>.parquet``.
 _PART_NAME = re.compile(r"part-(\d+)-\d+\.parquet")
