@@ -355,7 +355,7 @@ def stage_new_files(
         )
         job.seen_ids = list(seen)
         staged = stage_checked(engine, job, path, output)
-        ids_file = ids_work / f"ids-{seq:06d}.parquet"
+        ids_file = ids_work / id_file_name(seq)
         partitions = _move_parts(Path(staged.output), out_dir, seq, Path(output), fresh, dropped)
         _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
         seen.append(ids_file)
@@ -487,9 +487,8 @@ def _ingest(
         )
         # Partitions only the dropped files had rows in: rebuilt without them, or gone.
         gone = set()
-        for name in sorted({p for e in plan.dropped for p in e["partitions"]} - touched):
-            if fresh:
-                continue
+        emptied = set() if fresh else {p for e in plan.dropped for p in e["partitions"]}
+        for name in sorted(emptied - touched):
             if _link_kept(output / name, out_dir / name, dropped):
                 touched.add(name)
             else:
