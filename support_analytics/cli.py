@@ -140,12 +140,17 @@ def _add_etl(sub: argparse._SubParsersAction) -> None:
         "Timestamps without an offset are taken as UTC.",
     )
     _add_data_paths(p)
-    p.add_argument("--force", action="store_true", help="rerun even when up to date")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="rerun even when up to date; with a folder of call files: reprocess an ingested "
+        "file that changed (or drop one that disappeared) and the files after it, rewriting "
+        "only the partitions they touch",
+    )
     p.add_argument(
         "--rebuild",
         action="store_true",
-        help="with a folder of call files: reprocess every file from scratch (after a file "
-        "that was ingested changed or disappeared)",
+        help="with a folder of call files: reprocess every file from scratch",
     )
     p.add_argument(
         "--engine",

@@ -18,6 +18,9 @@ from support_analytics import storage
 from support_analytics.fingerprint import current_sha256, fingerprint
 
 MANIFEST_FORMAT = 1
+#: The ``mode`` of a manifest written by a folder run (``etl/incremental.py``): its outputs
+#: are rebuilt with ``--rebuild`` (``--force`` there reprocesses changed input files only).
+INCREMENTAL_MODE = "incremental"
 # Fields that change on every run without the data changing.
 _VOLATILE = {"created_at", "file_mtime", "mtime_ns", "seconds", "timings"}
 
@@ -111,8 +114,9 @@ def verify_output(
         return f"{output_path} is missing; rerun `support-analytics etl`"
     actual = current_sha256(output_path)
     if actual != recorded:
+        fix = "--rebuild" if manifest.get("mode") == INCREMENTAL_MODE else "--force"
         return (
             f"{output_path} changed since the ETL wrote it (sha256 {actual[:12]}... != manifest "
-            f"{recorded[:12]}...); rerun `support-analytics etl --force`"
+            f"{recorded[:12]}...); rerun `support-analytics etl {fix}`"
         )
     return None

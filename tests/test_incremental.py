@@ -22,7 +22,7 @@ from cli_runner import run_cli
 from support_analytics import schema as s
 from support_analytics import storage
 from support_analytics.cli import main
-from support_analytics.errors import InputError
+from support_analytics.errors import InputError, IntegrityError
 from support_analytics.etl import run_etl, verify_run
 from support_analytics.etl.incremental import id_index_path, list_call_files
 from support_analytics.simulate import simulate
@@ -200,6 +200,28 @@ def test_an_update_reads_only_new_files_and_rewrites_only_touched_partitions(
     verify_run(out.output, out.rejects, out.manifest)
 
 
+def test_an_update_appends_its_rejects_in_place_and_a_changed_rejects_file_stops_it(
+    tmp_path: Path,
+) -> None:
+    # Copying the whole rejects file on every update made its cost grow with the history.
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"), "not json")
+    out.etl(raw)
+    inode, head = out.rejects.stat().st_ino, out.rejects.read_bytes()
+    write(raw / "day2.json", call("C2"), "{}")
+    out.etl(raw)
+    assert out.rejects.stat().st_ino == inode and out.rejects.read_bytes().startswith(head)
+    assert [r[s.REJECT_REASON] for r in out.reject_lines()] == [
+        s.REJECT_MALFORMED, s.REJECT_MISSING_CALL_ID,
+    ]  # fmt: skip
+    verify_run(out.output, out.rejects, out.manifest)
+    with out.rejects.open("ab") as fh:
+        fh.write(b'{"not": "from the etl"}\n')
+    write(raw / "day3.json", call("C3"))
+    with pytest.raises(InputError, match=r"r\.jsonl: differs from the manifest.*--rebuild"):
+        out.etl(raw)
+
+
 def test_the_run_says_how_many_files_it_skipped(tmp_path: Path, capsys: Any) -> None:
     out, raw = Out(tmp_path / "out"), tmp_path / "raw"
     write(raw / "day1.json", call("C1"))
@@ -231,7 +253,7 @@ def test_a_changed_ingested_file_stops_the_run_naming_it_and_the_fix(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert str(day1.resolve()) in err and "changed since it was ingested" in err
-    assert "--rebuild" in err
+    assert "--rebuild" in err and "--force" in err
     assert out.manifest.read_bytes() == manifest_before
     assert main(out.argv(raw, "--rebuild")) == 0
     assert [r[s.CALL_ID] for r in out.rows()] == ["C1", "C9", "C2"]
@@ -310,6 +332,20 @@ def test_an_output_changed_behind_the_manifest_stops_the_run(tmp_path: Path) -> 
         out.etl(raw)
 
 
+def test_verify_names_rebuild_as_the_fix_for_a_tampered_folder_output(tmp_path: Path) -> None:
+    # --force on a folder reprocesses changed input files; it does not rewrite a tampered
+    # partition, so verify must not suggest it there.
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    out.etl(raw)
+    part = next(out.output.rglob("*.parquet"))
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 1
+    part.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match=r"changed since the ETL wrote it.*etl --rebuild"):
+        verify_run(out.output, out.rejects, out.manifest)
+
+
 def test_an_output_written_from_one_file_is_not_added_to(tmp_path: Path) -> None:
     out, raw = Out(tmp_path / "out"), tmp_path / "raw"
     day1 = write(raw / "day1.json", call("C1"))
@@ -325,6 +361,111 @@ def test_a_file_with_no_calls_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"day2\.json: calls file is empty"):
         out.etl(raw)
     assert not out.manifest.exists()
+
+
+# --- --force: a changed or vanished file and the files after it, the rest kept -------------------
+def ingest_one_at_a_time(daily: Path, folder: Path, out: Out) -> list[Path]:
+    """The daily files copied into ``folder`` and ingested one run each (name order)."""
+    folder.mkdir()
+    copies = []
+    for path in sorted(daily.iterdir()):
+        copies.append(Path(shutil.copy2(path, folder / path.name)))
+        out.etl(folder)
+    return copies
+
+
+def assert_same_as_a_rebuild(out: Out, folder: Path, tmp_path: Path) -> None:
+    """``out`` holds exactly what --rebuild over ``folder`` gives: rows, rejects, counts."""
+    rebuilt = Out(tmp_path / "rebuilt")
+    rebuilt.etl(folder, rebuild=True)
+    assert out.rows() == rebuilt.rows()
+    assert out.rejects.read_bytes() == rebuilt.rejects.read_bytes()
+    a, b = out.read_manifest(), rebuilt.read_manifest()
+    assert a["rows"] == b["rows"] and a["warnings"] == b["warnings"]
+    assert [e["path"] for e in a["inputs"]["files"]] == [e["path"] for e in b["inputs"]["files"]]
+    assert [(e["rows"], e["partitions"]) for e in a["inputs"]["files"]] == [
+        (e["rows"], e["partitions"]) for e in b["inputs"]["files"]
+    ]
+    ids = sorted(id_index_path(out.output).glob("ids-*.parquet"))
+    assert len(ids) == len(a["inputs"]["files"])
+    assert sum(pq.read_metadata(p).num_rows for p in ids) == a["rows"]["output"]
+    assert sorted(p.name for p in out.output.iterdir()) == sorted(
+        p.name for p in rebuilt.output.iterdir()
+    )
+    verify_run(out.output, out.rejects, out.manifest)
+
+
+def test_force_reprocesses_a_changed_file_and_those_after_it_like_a_rebuild(
+    daily: Path, tmp_path: Path
+) -> None:
+    out, folder = Out(tmp_path / "out"), tmp_path / "raw"
+    files = ingest_one_at_a_time(daily, folder, out)
+    first_partition = out.output / out.read_manifest()["inputs"]["files"][0]["partitions"][0]
+    before = {p.name: p.stat().st_ino for p in first_partition.iterdir()}
+    # The second day loses its first call and gains an id the fifth file repeats, a repeat of
+    # the first day's ids, a bad line and a call on a day of its own.
+    lines = files[1].read_text().splitlines()
+    taken = json.loads(files[4].read_text().splitlines()[-1])["call_id"]
+    first_id = next(json.loads(x)["call_id"] for x in files[0].read_text().splitlines()
+                    if x.startswith('{"call_id":"C'))  # fmt: skip
+    write(files[1], *lines[1:], call(taken, "2026-01-06"), call(first_id, "2026-01-06"),
+          "not json", call("ONLY-HERE", "2025-12-31"))  # fmt: skip
+    with pytest.raises(InputError, match="changed since it was ingested.*--rebuild.*--force"):
+        out.etl(folder)
+    result = out.etl(folder, force=True)
+    assert result.rows_in == sum(len(f.read_text().splitlines()) for f in files[1:])
+    assert "4 file(s) read (4 again: --force from " in result.summary()
+    assert_same_as_a_rebuild(out, folder, tmp_path)
+    assert {p.name: p.stat().st_ino for p in first_partition.iterdir()} == before
+    assert (out.output / "call_date=2025-12-31").is_dir()
+    assert out.etl(folder).up_to_date
+
+
+def test_force_drops_a_vanished_files_rows_and_rejects_and_redoes_the_files_after_it(
+    daily: Path, tmp_path: Path
+) -> None:
+    out, folder = Out(tmp_path / "out"), tmp_path / "raw"
+    files = ingest_one_at_a_time(daily, folder, out)
+    write(folder / "calls-2026-01-10.json", call("LATE", "2026-01-10"))  # a new file too
+    files[2].unlink()
+    result = out.etl(folder, force=True)
+    assert "(2 again: --force from " in result.summary() and "1 gone" in result.summary()
+    assert_same_as_a_rebuild(out, folder, tmp_path)
+    assert all(str(files[2]) != r[s.REJECT_FILE] for r in out.reject_lines())
+
+
+def test_force_on_the_first_file_rebuilds_and_on_nothing_changed_is_a_plain_update(
+    tmp_path: Path,
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"), call("C2", "2026-01-06"))
+    out.etl(raw)
+    write(raw / "day2.json", call("C3", "2026-01-07"))
+    assert out.etl(raw, force=True).rows_in == 1  # nothing changed: only the new file read
+    assert out.etl(raw, force=True).up_to_date
+    write(day1, call("C2", "2026-01-08"), "not json")
+    result = out.etl(raw, force=True)
+    assert (result.rows_in, result.rows_out) == (3, 2)
+    assert [r[s.CALL_ID] for r in out.rows()] == ["C3", "C2"]
+    assert not (out.output / "call_date=2026-01-05").exists()
+    assert_same_as_a_rebuild(out, raw, tmp_path)
+
+
+def test_force_on_an_output_with_foreign_part_files_is_refused_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    day2 = write(raw / "day2.json", call("C2"))
+    out.etl(raw)
+    part = out.output / "call_date=2026-01-05" / "part-000000-0.parquet"
+    part.rename(part.with_name("other.parquet"))
+    manifest = out.read_manifest()
+    manifest["output"]["files"][0]["name"] = "call_date=2026-01-05/other.parquet"
+    out.manifest.write_text(json.dumps(manifest))
+    write(day2, call("C2"), call("C3"))
+    with pytest.raises(InputError, match="other.parquet: is not a part file.*--rebuild"):
+        out.etl(raw, force=True)
 
 
 @pytest.mark.spark
@@ -361,6 +502,25 @@ def test_spark_one_file_at_a_time_gives_what_duckdb_gives_in_one_run(
     )  # fmt: skip
     assert (again.rows_in, again.rows_out) == (2, 1)
     verify_run(on_spark.output, on_spark.rejects, on_spark.manifest)
+
+
+@pytest.mark.spark
+def test_spark_force_reprocesses_a_changed_file_like_a_rebuild(spark: Any, tmp_path: Path) -> None:
+    from support_analytics.etl.spark_engine import run_spark_etl
+
+    raw, out = tmp_path / "raw", Out(tmp_path / "out")
+    write(raw / "day1.json", call("C1", "2026-01-05"), "not json")
+    day2 = write(raw / "day2.json", call("C2", "2026-01-06"), call("C1", "2026-01-06"))
+    write(raw / "day3.json", call("C3", "2026-01-07"), call("C4", "2026-01-06"))
+    out.etl(raw)
+    write(day2, call("C3", "2026-01-08"), '{"call_id": "C9"}')
+    result = run_spark_etl(
+        raw, AGENTS, out.output, out.manifest, out.rejects,
+        partition_by=s.CALL_DATE, spark=spark, progress=False, force=True,
+    )  # fmt: skip
+    assert (result.rows_in, result.rows_out) == (4, 2)
+    assert [r[s.CALL_ID] for r in out.rows()] == ["C1", "C4", "C3"]
+    assert_same_as_a_rebuild(out, raw, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -454,6 +614,42 @@ def test_sigkill_at_every_step_of_an_update_leaves_the_previous_or_the_new_set(
         assert not list(out.root.glob(".cleaned.*.work"))
     assert step > 5  # the update really had several commit steps to cut
     print(f"update cut at each of its {step - 1} rename steps, all recovered")
+
+
+@pytest.mark.slow
+def test_sigkill_at_every_step_of_a_force_update_leaves_the_previous_or_the_new_set(
+    tmp_path: Path,
+) -> None:
+    raw, logs = tmp_path / "raw", tmp_path / "logs"
+    day2_lines = (call("C3", "2026-01-06"), call("C1", "2026-01-07"), call("C4", "2026-01-07"))
+    step, finished = 0, False
+    while not finished:
+        step += 1
+        assert step < 40, "the update never finished"
+        out = Out(tmp_path / f"out{step}")
+        write(raw / "day1.json", call("C1", "2026-01-05"), call("C2", "2026-01-06"), "bad")
+        write(raw / "day2.json", *day2_lines)
+        assert run_cli(out.argv(raw), logs).returncode == 0
+        before = [r[s.CALL_ID] for r in out.rows()]
+        write(raw / "day1.json", call("C2", "2026-01-08"), "bad", call("C5", "2026-01-05"))
+        killed = run_cli(out.argv(raw, "--force"), logs, kill_at_step=step)
+        finished = killed.returncode == 0
+        if not finished:
+            assert killed.returncode == -signal.SIGKILL
+        verified = run_cli(
+            ["verify", "--output", str(out.output), "--manifest", str(out.manifest),
+             "--rejects", str(out.rejects)], logs,
+        )  # fmt: skip
+        assert verified.returncode == 0, f"step {step}: {verified.stderr}"
+        assert complete_set(out) == ("day1.json", "day2.json"), f"step {step}"
+        assert [r[s.CALL_ID] for r in out.rows()] in (before, ["C5", "C3", "C1", "C4", "C2"])
+        rerun = run_cli(out.argv(raw, "--force"), logs)
+        assert rerun.returncode == 0, rerun.stderr
+        assert [r[s.CALL_ID] for r in out.rows()] == ["C5", "C3", "C1", "C4", "C2"]
+        assert out.reject_lines()[0][s.REJECT_LINE_NUMBER] == 2
+        assert not list(out.root.glob(".cleaned.*.work"))
+    assert step > 5
+    print(f"--force update cut at each of its {step - 1} rename steps, all recovered")
 
 
 def test_a_manifest_of_another_output_is_not_taken_over(tmp_path: Path) -> None:

@@ -117,12 +117,35 @@ def test_a_changed_ingested_object_stops_the_run_before_anything_is_published(
     before = storage.read_bytes(remote.manifest)
     storage.upload(second, prefix + first.name)  # replaced behind the manifest's back
     storage.upload(second, prefix + second.name)
-    with pytest.raises(InputError, match="changed since it was ingested.*--rebuild"):
+    with pytest.raises(InputError, match="changed since it was ingested.*--rebuild") as refused:
         remote.etl(prefix)
+    assert "--force" not in str(refused.value)  # not a fix here: see the next test
     assert storage.read_bytes(remote.manifest) == before
     result = remote.etl(prefix, rebuild=True)
     # first.name now holds second's content, second.name is a copy of it: skipped
     assert result.rows_in == len(second.read_bytes().splitlines())
+
+
+def test_force_on_a_changed_object_is_refused_with_the_rebuild_fix(
+    s3_root: str, daily: Path
+) -> None:
+    # Replacing a file's rows is not an add-only update: the previous manifest's set would
+    # not survive a cut, so --force stops before anything is published.
+    prefix = f"{s3_root}/forced/raw_calls/"
+    remote = Remote(f"{s3_root}/forced/out")
+    first, second = sorted(daily.iterdir())[:2]
+    storage.upload(first, prefix + first.name)
+    remote.etl(prefix)
+    before = storage.read_bytes(remote.manifest)
+    storage.upload(second, prefix + first.name)
+    with pytest.raises(
+        InputError, match=r"--force cannot replace its rows in the s3:// output.*--rebuild"
+    ):
+        remote.etl(prefix, force=True)
+    assert storage.read_bytes(remote.manifest) == before
+    storage.upload(first, prefix + first.name)  # restored: --force is a plain update again
+    storage.upload(second, prefix + second.name)
+    assert remote.etl(prefix, force=True).rows_in == len(second.read_bytes().splitlines())
 
 
 def test_a_folder_run_refuses_a_local_output_with_an_s3_manifest(

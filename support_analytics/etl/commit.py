@@ -23,7 +23,7 @@ from filelock import FileLock, Timeout
 
 from support_analytics import config, storage
 from support_analytics.errors import IntegrityError, LockedError
-from support_analytics.files import atomic_write_bytes, fsync_dir, replace_local
+from support_analytics.files import atomic_write_bytes, fsync_dir, remove, replace_local
 from support_analytics.manifest import read_manifest, verify_output, write_manifest
 
 COMMIT_RECORD = "commit.json"
@@ -73,7 +73,13 @@ def discard_work_dir(workdir: Path) -> None:
 
 
 def commit(
-    workdir: Path, moves: list[tuple[Path, Path]], manifest_path: Path, payload: dict[str, Any]
+    workdir: Path,
+    moves: list[tuple[Path, Path]],
+    manifest_path: Path,
+    payload: dict[str, Any],
+    *,
+    removes: list[Path] | None = None,
+    appends: list[tuple[Path, Path, int, int]] | None = None,
 ) -> None:
     """Make the staged files and manifest current; the commit record is the commit point.
 
@@ -81,9 +87,19 @@ def commit(
     record of every rename plus the manifest into its work dir. Killed before that, the
     previous set is untouched and the work dir is garbage; killed after it, the next run
     (or ``verify``) replays the record. Either way the set left is the previous or the new one.
+    ``removes`` (files or folders the new set no longer has) are deleted after the renames.
+    ``appends`` (staged tail, target, base size, mtime_ns) grow a file in place instead of
+    replacing a copy of it, so an update writes its new bytes, not the whole file again:
+    the target is cut to ``base`` bytes, the tail added and the mtime set, which a replay
+    repeats to the same result.
     """
     record = {
         "moves": [[os.path.relpath(m[0], workdir), os.path.abspath(m[1])] for m in moves],
+        "removes": [os.path.abspath(r) for r in removes or []],
+        "appends": [
+            [os.path.relpath(tail, workdir), os.path.abspath(target), base, mtime_ns]
+            for tail, target, base, mtime_ns in appends or []
+        ],
         "manifest_path": os.path.abspath(manifest_path),
         "manifest": payload,
     }
@@ -104,7 +120,26 @@ def _publish(workdir: Path, record: dict[str, Any]) -> None:
         else:
             os.replace(staged, target)
             fsync_dir(Path(target).parent)
+    for tail, target, base, mtime_ns in record.get("appends") or []:
+        _append_at(workdir / tail, Path(target), int(base), int(mtime_ns))
+    for target in record.get("removes") or []:
+        gone = Path(target)
+        if gone.exists():
+            remove(gone)
+            fsync_dir(gone.parent)
     write_manifest(record["manifest_path"], record["manifest"])
+
+
+def _append_at(tail: Path, target: Path, base: int, mtime_ns: int) -> None:
+    """``target`` cut to its first ``base`` bytes, then ``tail`` after them; idempotent."""
+    with open(target, "r+b") as fh:
+        fh.truncate(base)
+        fh.seek(base)
+        with open(tail, "rb") as src:
+            shutil.copyfileobj(src, fh, 1 << 20)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.utime(target, ns=(mtime_ns, mtime_ns))
 
 
 def _work_dirs(output: Path) -> list[Path]:

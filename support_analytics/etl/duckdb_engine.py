@@ -20,7 +20,6 @@ from support_analytics import config
 from support_analytics import schema as s
 from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.handoff import STREAM_ERRORS, Prefetcher
-from support_analytics.etl.incremental import is_drop_input, run_incremental
 from support_analytics.etl.lines import (
     FAST_EXTRA,
     GZIP_MAGIC,
@@ -49,7 +48,7 @@ from support_analytics.etl.rules import (
     sql_str,
     stage_select,
 )
-from support_analytics.etl.run import EtlResult, run
+from support_analytics.etl.run import EtlResult, run_calls
 from support_analytics.etl.writers import write_kept, write_rejects, write_staged
 from support_analytics.files import file_sha256
 from support_analytics.progress import Progress
@@ -179,24 +178,10 @@ def run_etl(
     path may be an s3:// URL (inputs are staged locally, outputs uploaded).
 
     ``calls`` may also be a folder or glob of daily files (with ``partition_by``): then only
-    files not yet ingested are read (``incremental.run_incremental``); ``rebuild`` (or
-    ``force``) reprocesses them all.
+    files not yet ingested are read (``incremental.run_incremental``); ``rebuild``
+    reprocesses them all, ``force`` a changed file and the files after it.
     """
-    if is_drop_input(calls):
-        return run_incremental(
-            DuckDBEngine(),
-            calls,
-            agents,
-            output,
-            manifest,
-            rejects,
-            rebuild=rebuild or force,
-            progress=progress,
-            lock_wait=lock_wait,
-            chunk_bytes=chunk_bytes,
-            partition_by=partition_by,
-        )
-    return run(
+    return run_calls(
         DuckDBEngine(),
         calls,
         agents,
@@ -204,6 +189,7 @@ def run_etl(
         manifest,
         rejects,
         force=force,
+        rebuild=rebuild,
         progress=progress,
         lock_wait=lock_wait,
         chunk_bytes=chunk_bytes,

@@ -11,12 +11,15 @@ as a single-file run: a kill leaves the previous complete set or the new one.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
-import shutil
+import re
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +42,14 @@ from support_analytics.etl.run import (
     EtlResult,
     lap_timer,
     read_agents,
+    result_from_manifest,
     run_options,
     stage_checked,
     staging_for,
 )
 from support_analytics.files import fsync_file, stream_sha256
 from support_analytics.fingerprint import combined_sha256, fingerprint, matches
-from support_analytics.manifest import cleaned_calls_manifest, read_manifest
+from support_analytics.manifest import INCREMENTAL_MODE, cleaned_calls_manifest, read_manifest
 
 #: Names of files still being written (or hidden): never read, counted as skipped.
 SKIP_PREFIXES = (".", "_")
@@ -55,8 +59,10 @@ SKIP_SUFFIXES = (".tmp", ".part")
 CALL_SUFFIXES = tuple(e + z for e in (".json", ".jsonl", ".ndjson") for z in ("", ".gz"))
 #: The id index lives beside the output: ``<output>.ids/ids-<seq>.parquet``.
 ID_INDEX_SUFFIX = ".ids"
-MODE = "incremental"
+MODE = INCREMENTAL_MODE
 _GLOB_CHARS = set("*?[")
+#: How a folder run names its part files: ``part-<seq of the input file>-<i>.parquet``.
+_PART_NAME = re.compile(r"part-(\d+)-\d+\.parquet")
 
 
 @dataclass
@@ -68,6 +74,19 @@ class CallFiles:
     files: list[Path | str]
     skipped: list[Path | str]
     others: list[Path | str]
+
+
+@dataclass
+class Plan:
+    """What an update does: the ingested files it keeps (manifest entries), the files it
+    stages (new ones; with ``--force`` also a changed file and every file after it, since
+    their duplicate decisions depend on it), the ingested entries it drops, and the
+    summary's detail."""
+
+    kept: list[dict[str, Any]]
+    new: list[tuple[Path | str, str]]
+    dropped: list[dict[str, Any]]
+    detail: str
 
 
 def is_drop_input(calls: Path | str) -> bool:
@@ -126,6 +145,11 @@ def id_index_path(output: Path) -> Path:
     return output.with_name(output.name + ID_INDEX_SUFFIX)
 
 
+def id_file_name(seq: int) -> str:
+    """The id file of the input file with sequence number ``seq`` in the id index."""
+    return f"ids-{int(seq):06d}.parquet"
+
+
 def run_incremental(
     engine: Engine,
     calls: Path | str,
@@ -135,6 +159,7 @@ def run_incremental(
     rejects: Path | str,
     *,
     rebuild: bool = False,
+    force: bool = False,
     progress: bool = True,
     lock_wait: float | None = None,
     chunk_bytes: int = config.READ_CHUNK_BYTES,
@@ -144,7 +169,9 @@ def run_incremental(
 
     Raises InputError, before any output is touched, when ``partition_by`` is not call_date,
     when a file ingested earlier changed or vanished, or when agents.csv or the options
-    changed (each with the fix: ``--rebuild`` reprocesses every file from scratch).
+    changed (each with the fix: ``--rebuild`` reprocesses every file from scratch). With
+    ``force``, a changed or vanished file is reprocessed (or dropped) with every file after
+    it, and only the partitions those files touch are rewritten.
     """
     if partition_by != s.CALL_DATE:
         what = "is a directory" if storage.is_dir(calls) else "names several files (a glob)"
@@ -169,6 +196,7 @@ def run_incremental(
             manifest,
             rejects,
             rebuild=rebuild,
+            force=force,
             progress=progress,
             chunk_bytes=chunk_bytes,
             partition_by=partition_by,
@@ -188,13 +216,14 @@ def run_incremental(
         previous = {} if rebuild else read_manifest(manifest)
         if previous:
             _check_previous(previous, agents, output, partition_by, manifest)
-        recorded, new, detail = _plan(listing, previous)
-        if not new and previous:
-            return _up_to_date(previous, detail)
+        plan = plan_files(listing, previous, force=force)
+        if not plan.new and not plan.dropped and previous:
+            return up_to_date_result(previous, plan.detail)
+        if plan.dropped and not plan.kept:  # --force from the first file: a rebuild
+            previous = {}
         return _ingest(
             engine,
-            new,
-            recorded,
+            plan,
             previous,
             agents,
             agents_data,
@@ -204,26 +233,29 @@ def run_incremental(
             partition_by=partition_by,
             progress=progress,
             chunk_bytes=chunk_bytes,
-            detail=detail,
         )
 
 
-def _plan(
-    listing: CallFiles, previous: dict[str, Any]
-) -> tuple[list[dict[str, Any]], list[tuple[Path | str, str]], str]:
-    """(files ingested so far, new files with their sha256, the summary's detail); warns
-    about copies and late files, refuses changed or vanished ingested files."""
+def plan_files(
+    listing: CallFiles, previous: dict[str, Any], *, force: bool = False, can_force: bool = True
+) -> Plan:
+    """Which files an update keeps, stages and drops; warns about copies and late files.
+
+    Without ``force``, a changed or vanished ingested file raises InputError naming it and
+    the fixes (``can_force``: whether ``--force`` is one, as it is for local outputs).
+    """
     recorded = list((previous.get("inputs") or {}).get("files") or [])
-    _check_ingested(recorded)
-    new, copies = _new_files(listing.files, recorded)
-    detail = _detail(listing, new, copies)
+    cut = _first_changed(recorded, force, can_force)
+    kept, dropped = recorded[:cut], recorded[cut:]
+    new, copies = _new_files(listing.files, kept)
+    detail = _detail(listing, new, copies, dropped)
     for path, original in copies:
         print(
             f"warning: {path} has the same content (sha256) as {original}, already "
             "ingested; skipped",
             file=sys.stderr,
         )
-    last = max((_name(e["path"]) for e in recorded), default="")
+    last = max((_name(e["path"]) for e in kept), default="")
     for path, _ in new:
         if _name(str(path)) < last:
             print(
@@ -232,7 +264,7 @@ def _plan(
                 "takes every file in name order",
                 file=sys.stderr,
             )
-    return recorded, new, detail
+    return Plan(kept, new, dropped, detail)
 
 
 def _check_previous(
@@ -297,11 +329,14 @@ def stage_new_files(
     progress: bool,
     chunk_bytes: int,
     lap: Any,
+    dropped: frozenset[int] = frozenset(),
 ) -> tuple[list[dict[str, Any]], set[str], int]:
     """Stage each new file in name order into ``workdir`` (``out/`` parts, ``ids/`` kept ids,
     ``rejects.jsonl`` appended): the same for local and s3:// outputs. ``seen`` (the id files
     of earlier files) grows as files are staged, so a later file's repeats are duplicates.
-    Returns the manifest entries, the touched partitions and the next sequence number."""
+    A touched partition keeps its current part files except those of the ``dropped`` file
+    sequence numbers. Returns the manifest entries, the touched partitions and the next
+    sequence number."""
     out_dir, ids_work = workdir / "out", workdir / "ids"
     staged_rejects = workdir / "rejects.jsonl"
     entries: list[dict[str, Any]] = []
@@ -311,8 +346,8 @@ def stage_new_files(
             engine,
             path,
             agents_data,
-            _mkdir(workdir / f"f{seq:06d}"),
-            _mkdir(workdir / f"f{seq:06d}"),
+            ensure_dir(workdir / f"f{seq:06d}"),
+            ensure_dir(workdir / f"f{seq:06d}"),
             partition_by,
             progress,
             chunk_bytes,
@@ -320,8 +355,8 @@ def stage_new_files(
         )
         job.seen_ids = list(seen)
         staged = stage_checked(engine, job, path, output)
-        ids_file = ids_work / f"ids-{seq:06d}.parquet"
-        partitions = _move_parts(Path(staged.output), out_dir, seq, Path(output), fresh)
+        ids_file = ids_work / id_file_name(seq)
+        partitions = _move_parts(Path(staged.output), out_dir, seq, Path(output), fresh, dropped)
         _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
         seen.append(ids_file)
         touched.update(partitions)
@@ -331,20 +366,26 @@ def stage_new_files(
     return entries, touched, seq
 
 
-def _check_ingested(recorded: list[dict[str, Any]]) -> None:
-    """Every file ingested earlier must still be there, unchanged (size/mtime, else sha256)."""
-    for entry in recorded:
+def _first_changed(recorded: list[dict[str, Any]], force: bool, can_force: bool) -> int:
+    """The index of the first ingested file that changed or vanished (size/mtime, else
+    sha256), or len(recorded). Without ``force`` such a file stops the run."""
+    for i, entry in enumerate(recorded):
         path = entry["path"]
         if not storage.exists(path) or storage.is_dir(path):
-            raise InputError(
-                f"{path}: was ingested on an earlier run and has disappeared; restore it, or "
-                "rerun with --rebuild to reprocess the files that are there"
-            )
-        if not matches(entry, path):
-            raise InputError(
-                f"{path}: changed since it was ingested; rerun with --rebuild to reprocess "
-                "every file (or put the new content under a new name)"
-            )
+            problem = "was ingested on an earlier run and has disappeared"
+            fixes = "restore it, or rerun with --rebuild to reprocess the files that are there"
+            forced = "--force to drop its rows and reprocess the files after it"
+        elif not matches(entry, path):
+            problem = "changed since it was ingested"
+            fixes = "rerun with --rebuild to reprocess every file"
+            forced = "--force to reprocess it and the files after it"
+        else:
+            continue
+        if force:
+            return i
+        tail = f", or {forced}" if can_force else ""
+        raise InputError(f"{path}: {problem}; {fixes}{tail}")
+    return len(recorded)
 
 
 def _new_files(
@@ -371,8 +412,19 @@ def _new_files(
     return new, copies
 
 
-def _detail(listing: CallFiles, new: list[tuple[Path, str]], copies: list[tuple[Path, str]]) -> str:
+def _detail(
+    listing: CallFiles,
+    new: list[tuple[Path | str, str]],
+    copies: list[tuple[Path | str, str]],
+    dropped: list[dict[str, Any]],
+) -> str:
     parts = [f"{len(new)} new file(s) read"]
+    if dropped:
+        again = {e["path"] for e in dropped} & {_key(p) for p, _ in new}
+        parts = [
+            f"{len(new)} file(s) read ({len(again)} again: --force from "
+            f"{_name(dropped[0]['path'])} on; {len(dropped) - len(again)} gone)"
+        ]
     parts.append(f"{len(listing.skipped)} skipped as hidden or still being written")
     if listing.others:
         parts.append(f"{len(listing.others)} not call files (by name)")
@@ -381,25 +433,14 @@ def _detail(listing: CallFiles, new: list[tuple[Path, str]], copies: list[tuple[
     return ", ".join(parts)
 
 
-def _up_to_date(previous: dict[str, Any], detail: str) -> EtlResult:
-    rows = previous.get("rows") or {}
-    return EtlResult(
-        rows_in=int(rows.get("input", 0)),
-        rows_out=int(rows.get("output", 0)),
-        rejected=dict(rows.get("rejected") or {}),
-        warnings=dict(previous.get("warnings") or {}),
-        blank_lines=int(rows.get("blank_lines", 0)),
-        seconds=0.0,
-        up_to_date=True,
-        manifest=previous,
-        detail=detail,
-    )
+def up_to_date_result(previous: dict[str, Any], detail: str) -> EtlResult:
+    """The result of a run with no new file: the manifest's totals, and what was skipped."""
+    return dataclasses.replace(result_from_manifest(previous), detail=detail)
 
 
 def _ingest(
     engine: Engine,
-    new: list[tuple[Path | str, str]],
-    recorded: list[dict[str, Any]],
+    plan: Plan,
     previous: dict[str, Any],
     agents: Path | str,
     agents_data: pa.Table,
@@ -410,28 +451,28 @@ def _ingest(
     partition_by: str | None,
     progress: bool,
     chunk_bytes: int,
-    detail: str,
 ) -> EtlResult:
     """Stage each new file, build the touched partitions and commit them in one record."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     lap = lap_timer(timings)
     fresh = not previous
+    kept = [] if fresh else plan.kept
+    dropped = frozenset(int(e["seq"]) for e in plan.dropped) if not fresh else frozenset()
     for target in (output, rejects, manifest):
         target.parent.mkdir(parents=True, exist_ok=True)
     ids_dir = id_index_path(output)
     workdir = new_work_dir(output)
     try:
-        out_dir, ids_work = workdir / "out", workdir / "ids"
-        out_dir.mkdir()
-        ids_work.mkdir()
+        out_dir, ids_work = ensure_dir(workdir / "out"), ensure_dir(workdir / "ids")
+        # An update appends its rejects to the file in place (at publish, under the commit
+        # record); ``rejects.jsonl`` in the work dir holds only this run's lines.
         staged_rejects = workdir / "rejects.jsonl"
-        if not fresh and rejects.is_file():
-            shutil.copyfile(rejects, staged_rejects)
-        seen = [] if fresh else sorted(ids_dir.glob("ids-*.parquet"))
+        base = 0 if fresh else _kept_rejects_size(previous, rejects, kept, whole=not dropped)
+        seen = [ids_dir / id_file_name(e["seq"]) for e in kept]
         entries, touched, seq = stage_new_files(
             engine,
-            new,
+            plan.new,
             agents_data,
             workdir,
             seen,
@@ -442,17 +483,27 @@ def _ingest(
             progress=progress,
             chunk_bytes=chunk_bytes,
             lap=lap,
+            dropped=dropped,
         )
+        # Partitions only the dropped files had rows in: rebuilt without them, or gone.
+        gone = set()
+        emptied = set() if fresh else {p for e in plan.dropped for p in e["partitions"]}
+        for name in sorted(emptied - touched):
+            if _link_kept(output / name, out_dir / name, dropped):
+                touched.add(name)
+            else:
+                (out_dir / name).rmdir()
+                gone.add(name)
         staged_rejects.touch()
         for part_file in sorted(out_dir.rglob("*.parquet")) + sorted(ids_work.iterdir()):
             fsync_file(part_file)
         fsync_file(staged_rejects)
         lap("check_and_fsync")
         seconds = time.perf_counter() - started
-        payload = _payload(
+        payload = folder_manifest(
             engine.name,
             previous,
-            recorded + entries,
+            kept + entries,
             seq,
             agents,
             output,
@@ -463,44 +514,112 @@ def _ingest(
             seconds,
             timings,
             fresh,
+            gone=gone,
+            rejects_base=None if fresh else (rejects, base),
         )
         if fresh:
             moves = [(out_dir, output), (ids_work, ids_dir)]
         else:
             ids_dir.mkdir(exist_ok=True)
             moves = [(out_dir / p, output / p) for p in sorted(touched)]
-            moves += [(f, ids_dir / f.name) for f in sorted(ids_work.iterdir())]
-        commit(workdir, moves + [(staged_rejects, rejects)], manifest, payload)
-        return _result(entries, seconds, payload, detail)
+            if dropped:  # the whole index swapped: the dropped files' id files go
+                for entry in kept:
+                    name = id_file_name(entry["seq"])
+                    os.link(ids_dir / name, ids_work / name)
+                moves.append((ids_work, ids_dir))
+            else:
+                moves += [(f, ids_dir / f.name) for f in sorted(ids_work.iterdir())]
+        if fresh:
+            moves.append((staged_rejects, rejects))
+            appends = []
+        else:
+            appends = [(staged_rejects, rejects, base, payload["rejects"]["mtime_ns"])]
+        commit(
+            workdir,
+            moves,
+            manifest,
+            payload,
+            removes=[output / p for p in sorted(gone)],
+            appends=appends,
+        )
+        return update_result(entries, seconds, payload, plan.detail)
     finally:
         discard_work_dir(workdir)
 
 
-def _mkdir(path: Path) -> Path:
+def ensure_dir(path: Path) -> Path:
+    """``path``, created if missing (the work dirs a folder run stages into)."""
     path.mkdir(exist_ok=True)
     return path
 
 
-def _move_parts(staged: Path, out_dir: Path, seq: int, output: Path, fresh: bool) -> list[str]:
+def _kept_rejects_size(
+    previous: dict[str, Any], rejects: Path, kept: list[dict[str, Any]], whole: bool
+) -> int:
+    """How many leading bytes of the rejects file the update keeps: all of it on a plain
+    update; with ``--force``, the kept files' lines (files append in order, and the manifest
+    counts each file's rejects). Refuses a rejects file changed behind the manifest's back."""
+    fix = "rerun with --rebuild to reprocess every file"
+    if not matches(previous.get("rejects"), rejects):
+        raise InputError(f"{rejects}: differs from the manifest (changed or deleted); {fix}")
+    if whole:
+        return rejects.stat().st_size
+    want, size = sum(sum(e["rows"]["rejected"].values()) for e in kept), 0
+    with open(rejects, "rb") as src:
+        for _ in range(want):
+            size += len(src.readline())
+    return size
+
+
+def _move_parts(
+    staged: Path,
+    out_dir: Path,
+    seq: int,
+    output: Path,
+    fresh: bool,
+    dropped: frozenset[int] = frozenset(),
+) -> list[str]:
     """Move a file's staged partition files into the new partition folders.
 
     A partition the output already has starts as hard links of its current files (a rename
-    of the whole folder then swaps old for new), and the file's rows join it as
-    ``part-<seq>-<i>.parquet``, so the folder reads in (file order, line order).
+    of the whole folder then swaps old for new), less the parts of ``dropped`` files, and
+    the file's rows join it as ``part-<seq>-<i>.parquet``, so the folder reads in (file
+    order, line order).
     """
     partitions = sorted(p.name for p in staged.iterdir() if p.is_dir()) if staged.is_dir() else []
     for name in partitions:
         target = out_dir / name
         if not target.exists():
-            target.mkdir()
-            current = output / name
-            if not fresh and current.is_dir():
-                for existing in sorted(current.iterdir()):
-                    if existing.is_file():
-                        os.link(existing, target / existing.name)
+            if fresh:
+                target.mkdir()
+            else:
+                _link_kept(output / name, target, dropped)
         for i, part in enumerate(sorted((staged / name).glob("*.parquet"))):
             os.replace(part, target / f"part-{seq:06d}-{i}.parquet")
     return partitions
+
+
+def _link_kept(current: Path, target: Path, dropped: frozenset[int]) -> int:
+    """Start a partition's new folder as hard links of its current part files, except those
+    of the ``dropped`` input files (part names carry the file's sequence number). Returns
+    how many were linked."""
+    target.mkdir()
+    linked = 0
+    for existing in sorted(current.iterdir()) if current.is_dir() else []:
+        if not existing.is_file():
+            continue
+        if dropped:
+            match = _PART_NAME.fullmatch(existing.name)
+            if match is None:
+                raise InputError(
+                    f"{existing}: is not a part file a folder run wrote, so --force cannot "
+                    "tell which input file it came from; rerun with --rebuild"
+                )
+            if int(match.group(1)) in dropped:
+                continue
+        os.link(existing, target / existing.name)
+        linked += 1
+    return linked
 
 
 def _write_ids(partitions: list[str], out_dir: Path, seq: int, ids_file: Path, work: Path) -> None:
@@ -549,7 +668,7 @@ def _file_entry(
     return entry
 
 
-def _payload(
+def folder_manifest(
     engine: str,
     previous: dict[str, Any],
     files: list[dict[str, Any]],
@@ -563,9 +682,14 @@ def _payload(
     seconds: float,
     timings: dict[str, float],
     fresh: bool,
+    *,
+    gone: set[str] | None = None,
+    rejects_base: tuple[Path, int] | None = None,
 ) -> dict[str, Any]:
     """The manifest: totals over every file, and the output's fingerprint updated for the
-    touched partitions only (the untouched ones are not re-read)."""
+    touched partitions only (the untouched ones are not re-read); ``gone`` partitions
+    (emptied by ``--force``) leave it. ``rejects_base`` (the live rejects file, bytes kept):
+    ``staged_rejects`` is only the tail appended to those bytes at publish."""
     totals: dict[str, Any] = {
         "input": sum(f["rows"]["input"] for f in files),
         "output": sum(f["rows"]["output"] for f in files),
@@ -582,13 +706,17 @@ def _payload(
         options=run_options(partition_by),
         inputs={"agents": fingerprint(agents), "files": files},
         next_file_seq=next_seq,
-        rejects=fingerprint(staged_rejects, recorded_as=rejects),
+        rejects=(
+            fingerprint(staged_rejects, recorded_as=rejects)
+            if rejects_base is None
+            else _appended_fingerprint(*rejects_base, staged_rejects)
+        ),
         rows=totals,
         warnings={k: sum(f["warnings"][k] for f in files) for k in s.WARNING_KINDS},
     )
     if not fresh:
         staged = payload["output"]["files"]
-        touched = {f["name"].split("/", 1)[0] for f in staged}
+        touched = {f["name"].split("/", 1)[0] for f in staged} | (gone or set())
         kept = [
             f
             for f in (previous.get("output") or {}).get("files") or []
@@ -603,7 +731,32 @@ def _payload(
     return payload
 
 
-def _result(
+def _appended_fingerprint(rejects: Path, base: int, tail: Path) -> dict[str, Any]:
+    """The fingerprint the rejects file will have once ``tail`` is appended after its first
+    ``base`` bytes (the publish sets this mtime)."""
+    digest = hashlib.sha256()
+    with open(rejects, "rb") as fh:
+        left = base
+        while left:
+            block = fh.read(min(left, 1 << 20))
+            if not block:
+                break
+            digest.update(block)
+            left -= len(block)
+    with open(tail, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    mtime_ns = time.time_ns()
+    return {
+        "path": str(rejects),
+        "file_size": base + tail.stat().st_size,
+        "mtime_ns": mtime_ns,
+        "file_mtime": datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(),
+        "sha256": digest.hexdigest(),
+    }
+
+
+def update_result(
     entries: list[dict[str, Any]], seconds: float, payload: dict[str, Any], detail: str
 ) -> EtlResult:
     """This run's counts (the new files only); the manifest holds the totals."""

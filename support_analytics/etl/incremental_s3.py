@@ -26,13 +26,15 @@ from support_analytics.etl.engine import Engine
 from support_analytics.etl.incremental import (
     ID_INDEX_SUFFIX,
     MODE,
-    _mkdir,
-    _payload,
-    _plan,
-    _result,
-    _up_to_date,
+    Plan,
+    ensure_dir,
+    folder_manifest,
+    id_file_name,
     list_call_files,
+    plan_files,
     stage_new_files,
+    up_to_date_result,
+    update_result,
 )
 from support_analytics.etl.run import (
     EtlResult,
@@ -59,6 +61,7 @@ def run_remote(
     rejects: Path | str,
     *,
     rebuild: bool = False,
+    force: bool = False,
     progress: bool = True,
     chunk_bytes: int = config.READ_CHUNK_BYTES,
     partition_by: str | None = None,
@@ -67,7 +70,8 @@ def run_remote(
 
     Raises InputError, before anything is published, for the same refusals as a local
     folder run (changed or vanished ingested files, changed agents.csv or options, partition
-    objects changed behind the manifest's back).
+    objects changed behind the manifest's back). ``force`` cannot take a changed file here:
+    replacing rows is not an add-only update, so it is refused with the fix (``--rebuild``).
     """
     listing = list_call_files(calls)
     agents_data = read_agents(agents)
@@ -76,7 +80,13 @@ def run_remote(
     if previous:
         _check_previous(previous, agents, output, partition_by, manifest)
         rejects_head = _recorded_rejects(previous, rejects)
-    recorded, new, detail = _plan(listing, previous)
+    plan = plan_files(listing, previous, force=force, can_force=False)
+    if plan.dropped:
+        raise InputError(
+            f"{plan.dropped[0]['path']}: changed or disappeared since it was ingested; "
+            f"--force cannot replace its rows in the s3:// output {output} (updates there only "
+            "add objects): rerun with --rebuild to reprocess every file"
+        )
     if previous:
         removed = _remove_unlisted(previous, output)
         if removed and progress:
@@ -85,17 +95,16 @@ def run_remote(
                 "that the manifest does not list",
                 file=sys.stderr,
             )
-    if not new and previous:
+    if not plan.new and previous:
         if not storage.exists(rejects) or storage.read_bytes(rejects) != rejects_head:
             _put_bytes(rejects, rejects_head)  # an interrupted run's tail
-        return _up_to_date(previous, detail)
+        return up_to_date_result(previous, plan.detail)
     if not previous:  # a first run or --rebuild: nothing of an older output survives
         storage.remove(output)
         storage.remove(id_index_url(output))
     return _ingest(
         engine,
-        new,
-        recorded,
+        plan,
         previous,
         rejects_head,
         agents,
@@ -106,7 +115,6 @@ def run_remote(
         partition_by=partition_by,
         progress=progress,
         chunk_bytes=chunk_bytes,
-        detail=detail,
     )
 
 
@@ -168,7 +176,7 @@ def _recorded_rejects(previous: dict[str, Any], rejects: Path | str) -> bytes:
 def _remove_unlisted(previous: dict[str, Any], output: str) -> int:
     """Delete partition and id objects the manifest does not list (an interrupted run's)."""
     listed = {f["name"] for f in (previous.get("output") or {}).get("files") or []}
-    ids = {f"ids-{int(e['seq']):06d}.parquet" for e in previous["inputs"].get("files") or []}
+    ids = {id_file_name(e["seq"]) for e in previous["inputs"].get("files") or []}
     doomed = []
     for root, keep in ((output, listed), (id_index_url(output), ids)):
         fs, p = storage.filesystem(root)
@@ -183,8 +191,7 @@ def _remove_unlisted(previous: dict[str, Any], output: str) -> int:
 
 def _ingest(
     engine: Engine,
-    new: list[tuple[Path | str, str]],
-    recorded: list[dict[str, Any]],
+    plan: Plan,
     previous: dict[str, Any],
     rejects_head: bytes,
     agents: Path | str,
@@ -196,7 +203,6 @@ def _ingest(
     partition_by: str | None,
     progress: bool,
     chunk_bytes: int,
-    detail: str,
 ) -> EtlResult:
     """Stage each new file locally (only its new part files), then publish in order."""
     started = time.perf_counter()
@@ -205,17 +211,17 @@ def _ingest(
     ids_url = id_index_url(output)
     with tempfile.TemporaryDirectory(prefix="support-analytics-s3-drops.") as tmp:
         workdir = Path(tmp)
-        out_dir, ids_work, seen_dir = (_mkdir(workdir / n) for n in ("out", "ids", "seen"))
+        out_dir, ids_work, seen_dir = (ensure_dir(workdir / n) for n in ("out", "ids", "seen"))
         staged_rejects = workdir / "rejects.jsonl"
         staged_rejects.write_bytes(rejects_head)
         seen = []
-        for entry in recorded:
-            name = f"ids-{int(entry['seq']):06d}.parquet"
+        for entry in plan.kept:
+            name = id_file_name(entry["seq"])
             seen.append(storage.download(f"{ids_url}/{name}", seen_dir / name))
         # fresh=True: only the files' new part files are staged, the old objects stay
         entries, touched, seq = stage_new_files(
             engine,
-            new,
+            plan.new,
             agents_data,
             workdir,
             seen,
@@ -229,10 +235,10 @@ def _ingest(
         )
         lap("stage_and_check")
         seconds = time.perf_counter() - started
-        payload = _payload(
+        payload = folder_manifest(
             engine.name,
             previous,
-            recorded + entries,
+            plan.kept + entries,
             seq,
             agents,
             output,  # type: ignore[arg-type]
@@ -263,7 +269,7 @@ def _ingest(
         lap("publish")
         payload["timings"] = timings
         write_manifest(manifest, payload)
-        return _result(entries, seconds, payload, detail)
+        return update_result(entries, seconds, payload, plan.detail)
 
 
 def _put(local: Path, dest: Path | str) -> None:

@@ -188,6 +188,61 @@ def run(
         return _run_local(*args, **options)
 
 
+def run_calls(
+    engine: Engine,
+    calls: Path | str,
+    agents: Path | str,
+    output: Path | str,
+    manifest: Path | str,
+    rejects: Path | str,
+    *,
+    force: bool = False,
+    rebuild: bool = False,
+    progress: bool = True,
+    lock_wait: float | None = None,
+    chunk_bytes: int = config.READ_CHUNK_BYTES,
+    partition_by: str | None = None,
+) -> EtlResult:
+    """The one entry both engines (and the Glue script through them) call: one calls file
+    goes to :func:`run`, a folder or glob of daily files to the incremental run.
+
+    ``force`` reruns a single file even when up to date; on a folder it reprocesses a
+    changed or vanished file and the files after it. ``rebuild`` reprocesses every file of
+    a folder from scratch.
+    """
+    # incremental.py builds on this module, so it is imported here, not at the top
+    from support_analytics.etl.incremental import is_drop_input, run_incremental
+
+    if is_drop_input(calls):
+        return run_incremental(
+            engine,
+            calls,
+            agents,
+            output,
+            manifest,
+            rejects,
+            rebuild=rebuild,
+            force=force,
+            progress=progress,
+            lock_wait=lock_wait,
+            chunk_bytes=chunk_bytes,
+            partition_by=partition_by,
+        )
+    return run(
+        engine,
+        calls,
+        agents,
+        output,
+        manifest,
+        rejects,
+        force=force,
+        progress=progress,
+        lock_wait=lock_wait,
+        chunk_bytes=chunk_bytes,
+        partition_by=partition_by,
+    )
+
+
 def lap_timer(timings: dict[str, float]) -> Callable[[str], None]:
     """Record seconds per phase into ``timings`` (kept in the manifest to show where time went)."""
     last = [time.perf_counter()]

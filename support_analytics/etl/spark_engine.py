@@ -19,9 +19,8 @@ from support_analytics import config, storage
 from support_analytics import schema as s
 from support_analytics.errors import ContractError, InputError
 from support_analytics.etl.engine import Staged, Staging
-from support_analytics.etl.incremental import is_drop_input, run_incremental
 from support_analytics.etl.lines import BOM, GZIP_MAGIC
-from support_analytics.etl.run import EtlResult, run
+from support_analytics.etl.run import EtlResult, run_calls
 from support_analytics.etl.spark_rules import (
     apply_rules,
     kept_rows,
@@ -218,20 +217,7 @@ def run_spark_etl(
     checked on the staged output before anything is published. A folder or glob of daily
     files is ingested incrementally from the same manifest as the DuckDB engine's.
     """
-    if is_drop_input(calls):
-        return run_incremental(
-            SparkEngine(spark, direct_io),
-            calls,
-            agents,
-            output,
-            manifest,
-            rejects,
-            rebuild=rebuild or force,
-            progress=progress,
-            lock_wait=lock_wait,
-            partition_by=partition_by,
-        )
-    return run(
+    return run_calls(
         SparkEngine(spark, direct_io),
         calls,
         agents,
@@ -239,6 +225,7 @@ def run_spark_etl(
         manifest,
         rejects,
         force=force,
+        rebuild=rebuild,
         progress=progress,
         lock_wait=lock_wait,
         partition_by=partition_by,
