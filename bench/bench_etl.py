@@ -18,7 +18,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from measure import run_measured
+from measure import Measured, measure
 
 # Reference 1: the least a DuckDB pipeline must do - parse NDJSON, write Parquet, no rules.
 BARE_DUCKDB = textwrap.dedent(
@@ -89,8 +89,12 @@ PLAIN_PANDAS = textwrap.dedent(
 )
 
 
-# The ETL's phases in the order they run (the manifest's `timings`).
+OURS = "support-analytics etl"
+
+# The ETL's phases in the order they run (the manifest's `timings`): a plain file takes the
+# one pass; the staged path's phases show when a file needs it (gzip, odd line ends).
 PHASES = (
+    "one_pass",
     "read_and_rules",
     "duplicates",
     "write_parquet",
@@ -110,7 +114,7 @@ def bench_size(n: int, repeats: int, workdir: Path, pandas_max: int) -> None:
     calls, agents = data / "sample_calls.json", data / "agents.csv"
     size_mib = calls.stat().st_size / 2**20
     contenders: dict[str, list[str]] = {
-        "support-analytics etl": [
+        OURS: [
             *cli, "etl", "--quiet", "--force", "--calls", str(calls), "--agents", str(agents),
             "--output", str(data / "out.parquet"), "--manifest", str(data / "manifest.json"),
             "--rejects", str(data / "rejects.jsonl"),
@@ -126,24 +130,39 @@ def bench_size(n: int, repeats: int, workdir: Path, pandas_max: int) -> None:
         contenders["plain pandas, same rules"] = [
             sys.executable, "-c", PLAIN_PANDAS, str(calls), str(agents), str(data / "pd.parquet"),
         ]  # fmt: skip
-    print(f"\n{n:,} calls ({size_mib:,.0f} MiB NDJSON, 2% dirty), median of {repeats} runs")
-    medians: dict[str, tuple[float, float]] = {}
+    load = os.getloadavg()[0]
+    print(
+        f"\n{n:,} calls ({size_mib:,.0f} MiB NDJSON, 2% dirty), median of {repeats} rounds; "
+        f"load average {load:.1f} at the start"
+    )
+    # Rounds interleave the contenders (ours, bare, ..., ours, bare, ...), so a burst of load
+    # from elsewhere lands on both sides of a ratio instead of on one contender's runs.
+    runs: dict[str, list[Measured]] = {name: [] for name in contenders}
     phases: list[dict[str, float]] = []
-    for name, cmd in contenders.items():
-        runs = []
-        for _ in range(repeats):
-            runs.append(run_measured(cmd))
-            if name == "support-analytics etl":
+    for _ in range(repeats):
+        for name, cmd in contenders.items():
+            runs[name].append(measure(cmd))
+            if name == OURS:
                 manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
                 phases.append(manifest.get("timings") or {})
-        secs = statistics.median(r[0] for r in runs)
-        rss = statistics.median(r[1] for r in runs)
-        medians[name] = (secs, rss)
-        print(f"  {name:34s} {secs:7.1f} s  {n / secs:12,.0f} rows/s  peak RSS {rss:7.0f} MiB")
-    ours = medians["support-analytics etl"][0]
-    for name, (secs, _) in medians.items():
-        if name != "support-analytics etl":
-            print(f"  ratio ours / {name}: {ours / secs:.2f}x")
+    for name, measured in runs.items():
+        secs = statistics.median(m.seconds for m in measured)
+        rss = statistics.median(m.peak_mib for m in measured)
+        cpu = statistics.median(m.cpu_seconds for m in measured)
+        print(
+            f"  {name:34s} {secs:7.1f} s  {n / secs:12,.0f} rows/s  peak RSS {rss:7.0f} MiB  "
+            f"CPU {cpu:6.1f} s"
+        )
+    ours = runs[OURS]
+    for name, measured in runs.items():
+        if name == OURS:
+            continue
+        wall = statistics.median(o.seconds / m.seconds for o, m in zip(ours, measured, strict=True))
+        cpu = statistics.median(
+            o.cpu_seconds / m.cpu_seconds for o, m in zip(ours, measured, strict=True)
+        )
+        print(f"  ratio ours / {name}: {wall:.2f}x wall, {cpu:.2f}x CPU (medians of the rounds)")
+    print(f"  load average {os.getloadavg()[0]:.1f} at the end")
     if phases:
         order = [k for k in PHASES if k in phases[0]] + [k for k in phases[0] if k not in PHASES]
         split = ", ".join(

@@ -21,7 +21,6 @@ from typing import BinaryIO
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,7 +34,7 @@ from support_analytics.etl.lines import (
     fast_layout,
     fast_lines_sql,
     fast_reader_stop,
-    read_lines_at,
+    read_spans,
     rows_in_place,
 )
 from support_analytics.etl.rules import (
@@ -98,7 +97,9 @@ class SeenIds:
         if not first.all():  # copies within the batch: mark all but the first of each
             copied = ordered[~first]
             near = _member(copied, keys)
-            repeat[near] = pd.Series(keys[near]).duplicated().to_numpy()
+            _, firsts = np.unique(keys[near], return_index=True)  # in row order: first wins
+            repeat[near] = True
+            repeat[near[firsts]] = False
         slots = ((keys >> np.uint64(3)) & self._mask).astype(np.intp)
         bits = np.left_shift(np.uint8(1), (keys & np.uint64(7)).astype(np.uint8))
         check = np.flatnonzero((self._map[slots] & bits).astype(bool) & ~repeat)
@@ -390,7 +391,8 @@ def _take(
             repeat_rows
         )
         tally.repeated_ids.append(batch.column("call_id").take(pa.array(repeat_rows)))
-        out.add_repeats(lines[repeat_rows], read_lines_at(calls, starts[repeat_rows]))
+        raws = read_spans(calls, starts[repeat_rows], width[repeat_rows] - layout.terminator)
+        out.add_repeats(lines[repeat_rows], raws)
     out.end_batch()
 
     picks = np.flatnonzero(~blank & ((lines % tally.step) == (1 % tally.step)))
