@@ -13,7 +13,8 @@ One module per concern, arrows pointing one way:
   contract check, the manifest, the commit);
 * ``incremental``: a folder of daily call files, only new files read, only touched
   partitions rewritten (the DuckDB engine's ``run_etl`` hands a folder or glob to it);
-* ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only.
+* ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only;
+  ``one_pass``: the DuckDB engine's single stream for one plain file.
 """
 
 from __future__ import annotations

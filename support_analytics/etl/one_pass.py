@@ -82,7 +82,7 @@ class SeenIds:
     """
 
     def __init__(self, expected: int) -> None:
-        bits = int(np.clip(np.ceil(np.log2(max(expected, 1) * 32)), 19, 29))
+        bits = int(np.clip(np.ceil(np.log2(max(expected, 1) * 16)), 19, 28))
         self._map = np.zeros(1 << (bits - 3), dtype=np.uint8)
         self._mask = np.uint64((1 << (bits - 3)) - 1)
         self._runs: list[np.ndarray] = []
