@@ -53,7 +53,7 @@ def _local_args(argv: list[str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     from support_analytics.errors import InputError, SupportAnalyticsError
     from support_analytics.etl.duckdb_engine import run_etl
-    from support_analytics.etl.incremental import is_drop_input
+    from support_analytics.etl.incremental_files import is_drop_input
     from support_analytics.etl.spark_engine import configure, run_spark_etl, spark_session
 
     argv = list(sys.argv if argv is None else argv)

@@ -1,4 +1,4 @@
-"""Daily drops: a folder of call files ingested incrementally (etl/incremental.py).
+"""Daily drops: a folder of call files ingested incrementally (etl/incremental*.py).
 
 The promise: ingesting N files one run at a time gives exactly the rows, rejects and counts
 of one run over all N; an update reads only new files and rewrites only the partitions that
@@ -24,7 +24,8 @@ from support_analytics import storage
 from support_analytics.cli import main
 from support_analytics.errors import InputError, IntegrityError
 from support_analytics.etl import run_etl, verify_run
-from support_analytics.etl.incremental import id_index_path, list_call_files
+from support_analytics.etl.incremental_files import list_call_files
+from support_analytics.etl.incremental_partitions import id_index_path
 from support_analytics.simulate import simulate
 
 FIXTURES = Path(__file__).parent / "fixtures"

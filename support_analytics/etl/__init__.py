@@ -12,7 +12,10 @@ One module per concern, arrows pointing one way:
 * ``run``: the one run shell both engines share (checks, up-to-date, S3 staging, the
   contract check, the manifest, the commit);
 * ``incremental``: a folder of daily call files, only new files read, only touched
-  partitions rewritten (the DuckDB engine's ``run_etl`` hands a folder or glob to it);
+  partitions rewritten (``run.run_calls`` hands a folder or glob to it), on
+  ``incremental_files`` (which files, their manifest entries) and ``incremental_partitions``
+  (staging into partitions, the id index, the ``--force`` cut); ``incremental_s3`` for
+  s3:// outputs;
 * ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only;
   ``one_pass``: the DuckDB engine's single stream for one plain file.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from support_analytics.etl.commit import recover_interrupted_run, verify_run
 from support_analytics.etl.duckdb_engine import ENGINE, run_etl
-from support_analytics.etl.incremental import is_drop_input, list_call_files
+from support_analytics.etl.incremental_files import is_drop_input, list_call_files
 from support_analytics.etl.memory import CleanResult, clean_calls, clean_calls_detailed, load_calls
 from support_analytics.etl.rules import load_agents
 from support_analytics.etl.run import (

@@ -1,30 +1,22 @@
 """Daily drops: a folder (or glob) of call files ingested incrementally into a partitioned output.
 
 A telephony export lands one file a day; rebuilding a year to add a day makes an update cost
-the history. Here the manifest records every input file, a rerun stages **only new files**
-(each with the engine, one at a time, in name order), and only the ``call_date`` partitions
-that receive rows are rewritten. ``call_id`` stays unique across files through an id index
-beside the output (one small Parquet of kept ids per file), so an update never rescans the
-history's rows. Everything is published under the output lock through the same commit record
-as a single-file run: a kill leaves the previous complete set or the new one.
+the history. So a rerun stages only the files the manifest does not record
+(``incremental_files``) and rewrites only the ``call_date`` partitions that receive rows
+(``incremental_partitions``); this shell refuses what would mix silently and publishes the
+update under the output lock through the same commit record as a single-file run, so a kill
+leaves the previous complete set or the new one.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import os
-import re
 import sys
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from support_analytics import config, storage
 from support_analytics import schema as s
@@ -36,118 +28,28 @@ from support_analytics.etl.commit import (
     output_lock,
     recover_interrupted_run,
 )
-from support_analytics.etl.engine import Engine, Staged
-from support_analytics.etl.rules import connect, sql_str
-from support_analytics.etl.run import (
-    EtlResult,
-    lap_timer,
-    read_agents,
-    result_from_manifest,
-    run_options,
-    stage_checked,
-    staging_for,
+from support_analytics.etl.engine import Engine
+from support_analytics.etl.incremental_files import (
+    MODE,
+    Plan,
+    folder_manifest,
+    list_call_files,
+    plan_files,
+    up_to_date_result,
+    update_result,
 )
-from support_analytics.files import fsync_file, stream_sha256
-from support_analytics.fingerprint import combined_sha256, fingerprint, matches
-from support_analytics.manifest import INCREMENTAL_MODE, cleaned_calls_manifest, read_manifest
-
-#: Names of files still being written (or hidden): never read, counted as skipped.
-SKIP_PREFIXES = (".", "_")
-SKIP_SUFFIXES = (".tmp", ".part")
-#: What a folder's call files are named; other files there (agents.csv, a README) are not
-#: read, and counted apart. A glob takes what it names.
-CALL_SUFFIXES = tuple(e + z for e in (".json", ".jsonl", ".ndjson") for z in ("", ".gz"))
-#: The id index lives beside the output: ``<output>.ids/ids-<seq>.parquet``.
-ID_INDEX_SUFFIX = ".ids"
-MODE = INCREMENTAL_MODE
-_GLOB_CHARS = set("*?[")
-#: How a folder run names its part files: ``part-<seq of the input file>-<i>.parquet``.
-_PART_NAME = re.compile(r"part-(\d+)-\d+\.parquet")
-
-
-@dataclass
-class CallFiles:
-    """The files a folder or glob names, in name order; those skipped as hidden or still
-    being written; and (a folder) the other files beside them, which are not call files.
-    Local files are Paths, objects on S3 ``s3://`` URLs."""
-
-    files: list[Path | str]
-    skipped: list[Path | str]
-    others: list[Path | str]
-
-
-@dataclass
-class Plan:
-    """What an update does: the ingested files it keeps (manifest entries), the files it
-    stages (new ones; with ``--force`` also a changed file and every file after it, since
-    their duplicate decisions depend on it), the ingested entries it drops, and the
-    summary's detail."""
-
-    kept: list[dict[str, Any]]
-    new: list[tuple[Path | str, str]]
-    dropped: list[dict[str, Any]]
-    detail: str
-
-
-def is_drop_input(calls: Path | str) -> bool:
-    """True when ``--calls`` names a folder or a glob rather than one file."""
-    text = str(calls)
-    if storage.is_remote(text):
-        return text.endswith("/") or bool(_GLOB_CHARS & set(text)) or storage.is_dir(text)
-    path = Path(text)
-    return path.is_dir() or (not path.exists() and bool(_GLOB_CHARS & set(text)))
-
-
-def list_call_files(calls: Path | str) -> CallFiles:
-    """The call files of a folder (not recursive) or glob, local or s3://, in name order."""
-    fs, p = storage.filesystem(calls)
-    folder = fs.isdir(p)
-    if folder:
-        found = {info["name"]: info for info in fs.ls(p, detail=True)}
-    else:
-        found = fs.glob(p, detail=True)
-    remote = storage.is_remote(calls)
-    files, skipped, others = [], [], []
-    for key in sorted(found, key=lambda k: (k.rsplit("/", 1)[-1], k)):
-        if found[key].get("type") != "file":
-            continue
-        name = key.rsplit("/", 1)[-1]
-        path: Path | str = f"s3://{key}" if remote else Path(key)
-        if name.startswith(SKIP_PREFIXES) or name.endswith(SKIP_SUFFIXES):
-            skipped.append(path)
-        elif folder and not name.lower().endswith(CALL_SUFFIXES):
-            others.append(path)
-        else:
-            files.append(path)
-    if not files:
-        what = "folder" if folder else "glob"
-        raise InputError(
-            f"{calls}: the {what} holds no call files"
-            + (f" ({len(skipped)} skipped as hidden or still being written)" if skipped else "")
-            + f"; call files are named *{', *'.join(CALL_SUFFIXES)}; run "
-            "`support-analytics simulate --split daily` for an example"
-        )
-    return CallFiles(files, skipped, others)
-
-
-def _name(path: str) -> str:
-    """A file's name, what name order sorts by (local path or s3:// URL alike)."""
-    return path.rsplit("/", 1)[-1]
-
-
-def _key(path: Path | str) -> str:
-    """How the manifest names an input file: an absolute path, or the s3:// URL."""
-    return str(path) if storage.is_remote(path) else str(Path(path).resolve())
-
-
-def id_index_path(output: Path) -> Path:
-    """The folder of kept call_ids beside ``output``."""
-    return output.with_name(output.name + ID_INDEX_SUFFIX)
-
-
-def id_file_name(seq: int) -> str:
-    """The id file of the input file with sequence number ``seq`` in the id index."""
-    return f"ids-{int(seq):06d}.parquet"
+from support_analytics.etl.incremental_partitions import (
+    ensure_dir,
+    id_file_name,
+    id_index_path,
+    kept_rejects_size,
+    link_kept_parts,
+    stage_new_files,
+)
+from support_analytics.etl.run import EtlResult, lap_timer, read_agents, run_options
+from support_analytics.files import fsync_file
+from support_analytics.fingerprint import matches
+from support_analytics.manifest import read_manifest
 
 
 def run_incremental(
@@ -236,37 +138,6 @@ def run_incremental(
         )
 
 
-def plan_files(
-    listing: CallFiles, previous: dict[str, Any], *, force: bool = False, can_force: bool = True
-) -> Plan:
-    """Which files an update keeps, stages and drops; warns about copies and late files.
-
-    Without ``force``, a changed or vanished ingested file raises InputError naming it and
-    the fixes (``can_force``: whether ``--force`` is one, as it is for local outputs).
-    """
-    recorded = list((previous.get("inputs") or {}).get("files") or [])
-    cut = _first_changed(recorded, force, can_force)
-    kept, dropped = recorded[:cut], recorded[cut:]
-    new, copies = _new_files(listing.files, kept)
-    detail = _detail(listing, new, copies, dropped)
-    for path, original in copies:
-        print(
-            f"warning: {path} has the same content (sha256) as {original}, already "
-            "ingested; skipped",
-            file=sys.stderr,
-        )
-    last = max((_name(e["path"]) for e in kept), default="")
-    for path, _ in new:
-        if _name(str(path)) < last:
-            print(
-                f"warning: {path} sorts before files already ingested; it is ingested "
-                "after them (its repeats of their call_ids are the rejects); --rebuild "
-                "takes every file in name order",
-                file=sys.stderr,
-            )
-    return Plan(kept, new, dropped, detail)
-
-
 def _check_previous(
     previous: dict[str, Any],
     agents: Path | str,
@@ -315,129 +186,6 @@ def _same_path(recorded: Path, output: Path) -> bool:
     return len(recorded.parts) <= len(here) and here[-len(recorded.parts) :] == recorded.parts
 
 
-def stage_new_files(
-    engine: Engine,
-    new: list[tuple[Path | str, str]],
-    agents_data: Any,
-    workdir: Path,
-    seen: list[Path],
-    seq: int,
-    *,
-    output: Path | str,
-    fresh: bool,
-    partition_by: str | None,
-    progress: bool,
-    chunk_bytes: int,
-    lap: Any,
-    dropped: frozenset[int] = frozenset(),
-) -> tuple[list[dict[str, Any]], set[str], int]:
-    """Stage each new file in name order into ``workdir`` (``out/`` parts, ``ids/`` kept ids,
-    ``rejects.jsonl`` appended): the same for local and s3:// outputs. ``seen`` (the id files
-    of earlier files) grows as files are staged, so a later file's repeats are duplicates.
-    A touched partition keeps its current part files except those of the ``dropped`` file
-    sequence numbers. Returns the manifest entries, the touched partitions and the next
-    sequence number."""
-    out_dir, ids_work = workdir / "out", workdir / "ids"
-    staged_rejects = workdir / "rejects.jsonl"
-    entries: list[dict[str, Any]] = []
-    touched: set[str] = set()
-    for path, sha in new:
-        job = staging_for(
-            engine,
-            path,
-            agents_data,
-            ensure_dir(workdir / f"f{seq:06d}"),
-            ensure_dir(workdir / f"f{seq:06d}"),
-            partition_by,
-            progress,
-            chunk_bytes,
-            lap,
-        )
-        job.seen_ids = list(seen)
-        staged = stage_checked(engine, job, path, output)
-        ids_file = ids_work / id_file_name(seq)
-        partitions = _move_parts(Path(staged.output), out_dir, seq, Path(output), fresh, dropped)
-        _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
-        seen.append(ids_file)
-        touched.update(partitions)
-        _append_rejects(job.rejects, staged_rejects, str(path))
-        entries.append(_file_entry(path, sha, seq, staged, partitions))
-        seq += 1
-    return entries, touched, seq
-
-
-def _first_changed(recorded: list[dict[str, Any]], force: bool, can_force: bool) -> int:
-    """The index of the first ingested file that changed or vanished (size/mtime, else
-    sha256), or len(recorded). Without ``force`` such a file stops the run."""
-    for i, entry in enumerate(recorded):
-        path = entry["path"]
-        if not storage.exists(path) or storage.is_dir(path):
-            problem = "was ingested on an earlier run and has disappeared"
-            fixes = "restore it, or rerun with --rebuild to reprocess the files that are there"
-            forced = "--force to drop its rows and reprocess the files after it"
-        elif not matches(entry, path):
-            problem = "changed since it was ingested"
-            fixes = "rerun with --rebuild to reprocess every file"
-            forced = "--force to reprocess it and the files after it"
-        else:
-            continue
-        if force:
-            return i
-        tail = f", or {forced}" if can_force else ""
-        raise InputError(f"{path}: {problem}; {fixes}{tail}")
-    return len(recorded)
-
-
-def _new_files(
-    files: list[Path | str], recorded: list[dict[str, Any]]
-) -> tuple[list[tuple[Path | str, str]], list[tuple[Path | str, str]]]:
-    """(new files with their sha256, copies of content already taken with the original)."""
-    known_paths = {e["path"] for e in recorded}
-    by_sha = {e["sha256"]: e["path"] for e in recorded}
-    new, copies = [], []
-    for path in files:
-        key = _key(path)
-        if key in known_paths:
-            continue
-        fs, p = storage.filesystem(path)
-        if fs.size(p) == 0:
-            raise InputError(f"{path}: calls file is empty (0 bytes); delete it or fill it")
-        with fs.open(p, "rb") as fh:
-            sha = stream_sha256(fh)
-        if sha in by_sha:
-            copies.append((path, by_sha[sha]))
-            continue
-        by_sha[sha] = key
-        new.append((path, sha))
-    return new, copies
-
-
-def _detail(
-    listing: CallFiles,
-    new: list[tuple[Path | str, str]],
-    copies: list[tuple[Path | str, str]],
-    dropped: list[dict[str, Any]],
-) -> str:
-    parts = [f"{len(new)} new file(s) read"]
-    if dropped:
-        again = {e["path"] for e in dropped} & {_key(p) for p, _ in new}
-        parts = [
-            f"{len(new)} file(s) read ({len(again)} again: --force from "
-            f"{_name(dropped[0]['path'])} on; {len(dropped) - len(again)} gone)"
-        ]
-    parts.append(f"{len(listing.skipped)} skipped as hidden or still being written")
-    if listing.others:
-        parts.append(f"{len(listing.others)} not call files (by name)")
-    if copies:
-        parts.append(f"{len(copies)} skipped as copies of ingested files")
-    return ", ".join(parts)
-
-
-def up_to_date_result(previous: dict[str, Any], detail: str) -> EtlResult:
-    """The result of a run with no new file: the manifest's totals, and what was skipped."""
-    return dataclasses.replace(result_from_manifest(previous), detail=detail)
-
-
 def _ingest(
     engine: Engine,
     plan: Plan,
@@ -468,7 +216,7 @@ def _ingest(
         # An update appends its rejects to the file in place (at publish, under the commit
         # record); ``rejects.jsonl`` in the work dir holds only this run's lines.
         staged_rejects = workdir / "rejects.jsonl"
-        base = 0 if fresh else _kept_rejects_size(previous, rejects, kept, whole=not dropped)
+        base = 0 if fresh else kept_rejects_size(previous, rejects, kept, whole=not dropped)
         seen = [ids_dir / id_file_name(e["seq"]) for e in kept]
         entries, touched, seq = stage_new_files(
             engine,
@@ -489,7 +237,7 @@ def _ingest(
         gone = set()
         emptied = set() if fresh else {p for e in plan.dropped for p in e["partitions"]}
         for name in sorted(emptied - touched):
-            if _link_kept(output / name, out_dir / name, dropped):
+            if link_kept_parts(output / name, out_dir / name, dropped):
                 touched.add(name)
             else:
                 (out_dir / name).rmdir()
@@ -545,230 +293,3 @@ def _ingest(
         return update_result(entries, seconds, payload, plan.detail)
     finally:
         discard_work_dir(workdir)
-
-
-def ensure_dir(path: Path) -> Path:
-    """``path``, created if missing (the work dirs a folder run stages into)."""
-    path.mkdir(exist_ok=True)
-    return path
-
-
-def _kept_rejects_size(
-    previous: dict[str, Any], rejects: Path, kept: list[dict[str, Any]], whole: bool
-) -> int:
-    """How many leading bytes of the rejects file the update keeps: all of it on a plain
-    update; with ``--force``, the kept files' lines (files append in order, and the manifest
-    counts each file's rejects). Refuses a rejects file changed behind the manifest's back."""
-    fix = "rerun with --rebuild to reprocess every file"
-    if not matches(previous.get("rejects"), rejects):
-        raise InputError(f"{rejects}: differs from the manifest (changed or deleted); {fix}")
-    if whole:
-        return rejects.stat().st_size
-    want, size = sum(sum(e["rows"]["rejected"].values()) for e in kept), 0
-    with open(rejects, "rb") as src:
-        for _ in range(want):
-            size += len(src.readline())
-    return size
-
-
-def _move_parts(
-    staged: Path,
-    out_dir: Path,
-    seq: int,
-    output: Path,
-    fresh: bool,
-    dropped: frozenset[int] = frozenset(),
-) -> list[str]:
-    """Move a file's staged partition files into the new partition folders.
-
-    A partition the output already has starts as hard links of its current files (a rename
-    of the whole folder then swaps old for new), less the parts of ``dropped`` files, and
-    the file's rows join it as ``part-<seq>-<i>.parquet``, so the folder reads in (file
-    order, line order).
-    """
-    partitions = sorted(p.name for p in staged.iterdir() if p.is_dir()) if staged.is_dir() else []
-    for name in partitions:
-        target = out_dir / name
-        if not target.exists():
-            if fresh:
-                target.mkdir()
-            else:
-                _link_kept(output / name, target, dropped)
-        for i, part in enumerate(sorted((staged / name).glob("*.parquet"))):
-            os.replace(part, target / f"part-{seq:06d}-{i}.parquet")
-    return partitions
-
-
-def _link_kept(current: Path, target: Path, dropped: frozenset[int]) -> int:
-    """Start a partition's new folder as hard links of its current part files, except those
-    of the ``dropped`` input files (part names carry the file's sequence number). Returns
-    how many were linked."""
-    target.mkdir()
-    linked = 0
-    for existing in sorted(current.iterdir()) if current.is_dir() else []:
-        if not existing.is_file():
-            continue
-        if dropped:
-            match = _PART_NAME.fullmatch(existing.name)
-            if match is None:
-                raise InputError(
-                    f"{existing}: is not a part file a folder run wrote, so --force cannot "
-                    "tell which input file it came from; rerun with --rebuild"
-                )
-            if int(match.group(1)) in dropped:
-                continue
-        os.link(existing, target / existing.name)
-        linked += 1
-    return linked
-
-
-def _write_ids(partitions: list[str], out_dir: Path, seq: int, ids_file: Path, work: Path) -> None:
-    """The file's kept call_ids: what later files are checked against for duplicates."""
-    parts = [str(p) for name in partitions for p in (out_dir / name).glob(f"part-{seq:06d}-*")]
-    if not parts:
-        pq.write_table(pa.table({s.CALL_ID: pa.array([], type=pa.string())}), ids_file)
-        return
-    con = connect(work)
-    try:
-        files = "[" + ", ".join(sql_str(p) for p in sorted(parts)) + "]"
-        con.execute(
-            f"COPY (SELECT {s.CALL_ID} FROM read_parquet({files}, hive_partitioning = false)) "
-            f"TO {sql_str(str(ids_file))} (FORMAT parquet, COMPRESSION zstd)"
-        )
-    finally:
-        con.close()
-
-
-def _append_rejects(source: Path, target: Path, name: str) -> None:
-    """Add a file's rejects to the run's, each line naming its file first."""
-    prefix = b'{"' + s.REJECT_FILE.encode() + b'":' + json.dumps(name).encode("utf-8") + b","
-    with open(source, "rb") as src, open(target, "ab") as dst:
-        for line in src:
-            if line.startswith(b"{"):
-                dst.write(prefix + line[1:])
-
-
-def _file_entry(
-    path: Path | str, sha: str, seq: int, staged: Staged, partitions: list[str]
-) -> dict[str, Any]:
-    """What the manifest keeps about one input file (enough to spot a later change): size
-    and mtime, or the ETag of an object on S3, and the sha256."""
-    entry = fingerprint(path, sha256=sha, recorded_as=_key(path))
-    entry.update(
-        seq=seq,
-        rows={
-            "input": staged.rows_in,
-            "output": staged.rows_out,
-            "rejected": {r: int(staged.rejected.get(r, 0)) for r in s.REJECT_REASONS},
-            "blank_lines": staged.lines - staged.rows_in,
-        },
-        warnings={k: int(staged.warnings.get(k, 0)) for k in s.WARNING_KINDS},
-        partitions=partitions,
-    )
-    return entry
-
-
-def folder_manifest(
-    engine: str,
-    previous: dict[str, Any],
-    files: list[dict[str, Any]],
-    next_seq: int,
-    agents: Path | str,
-    output: Path,
-    out_dir: Path,
-    rejects: Path,
-    staged_rejects: Path,
-    partition_by: str | None,
-    seconds: float,
-    timings: dict[str, float],
-    fresh: bool,
-    *,
-    gone: set[str] | None = None,
-    rejects_base: tuple[Path, int] | None = None,
-) -> dict[str, Any]:
-    """The manifest: totals over every file, and the output's fingerprint updated for the
-    touched partitions only (the untouched ones are not re-read); ``gone`` partitions
-    (emptied by ``--force``) leave it. ``rejects_base`` (the live rejects file, bytes kept):
-    ``staged_rejects`` is only the tail appended to those bytes at publish."""
-    totals: dict[str, Any] = {
-        "input": sum(f["rows"]["input"] for f in files),
-        "output": sum(f["rows"]["output"] for f in files),
-        "rejected": {r: sum(f["rows"]["rejected"][r] for f in files) for r in s.REJECT_REASONS},
-        "blank_lines": sum(f["rows"]["blank_lines"] for f in files),
-    }
-    payload = cleaned_calls_manifest(
-        output,
-        staged_output=out_dir,
-        engine=engine,
-        mode=MODE,
-        seconds=round(seconds, 3),
-        timings=timings,
-        options=run_options(partition_by),
-        inputs={"agents": fingerprint(agents), "files": files},
-        next_file_seq=next_seq,
-        rejects=(
-            fingerprint(staged_rejects, recorded_as=rejects)
-            if rejects_base is None
-            else _appended_fingerprint(*rejects_base, staged_rejects)
-        ),
-        rows=totals,
-        warnings={k: sum(f["warnings"][k] for f in files) for k in s.WARNING_KINDS},
-    )
-    if not fresh:
-        staged = payload["output"]["files"]
-        touched = {f["name"].split("/", 1)[0] for f in staged} | (gone or set())
-        kept = [
-            f
-            for f in (previous.get("output") or {}).get("files") or []
-            if f["name"].split("/", 1)[0] not in touched
-        ]
-        merged = sorted(kept + staged, key=lambda f: f["name"])
-        payload["output"].update(
-            files=merged,
-            file_size=sum(f["size"] for f in merged),
-            sha256=combined_sha256(merged),
-        )
-    return payload
-
-
-def _appended_fingerprint(rejects: Path, base: int, tail: Path) -> dict[str, Any]:
-    """The fingerprint the rejects file will have once ``tail`` is appended after its first
-    ``base`` bytes (the publish sets this mtime)."""
-    digest = hashlib.sha256()
-    with open(rejects, "rb") as fh:
-        left = base
-        while left:
-            block = fh.read(min(left, 1 << 20))
-            if not block:
-                break
-            digest.update(block)
-            left -= len(block)
-    with open(tail, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    mtime_ns = time.time_ns()
-    return {
-        "path": str(rejects),
-        "file_size": base + tail.stat().st_size,
-        "mtime_ns": mtime_ns,
-        "file_mtime": datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(),
-        "sha256": digest.hexdigest(),
-    }
-
-
-def update_result(
-    entries: list[dict[str, Any]], seconds: float, payload: dict[str, Any], detail: str
-) -> EtlResult:
-    """This run's counts (the new files only); the manifest holds the totals."""
-    rejected = {r: sum(e["rows"]["rejected"][r] for e in entries) for r in s.REJECT_REASONS}
-    return EtlResult(
-        rows_in=sum(e["rows"]["input"] for e in entries),
-        rows_out=sum(e["rows"]["output"] for e in entries),
-        rejected=rejected,
-        warnings={k: sum(e["warnings"][k] for e in entries) for k in s.WARNING_KINDS},
-        blank_lines=sum(e["rows"]["blank_lines"] for e in entries),
-        seconds=seconds,
-        up_to_date=False,
-        manifest=payload,
-        detail=detail,
-    )

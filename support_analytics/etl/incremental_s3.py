@@ -23,18 +23,20 @@ from typing import Any
 from support_analytics import config, storage
 from support_analytics.errors import InputError
 from support_analytics.etl.engine import Engine
-from support_analytics.etl.incremental import (
-    ID_INDEX_SUFFIX,
+from support_analytics.etl.incremental_files import (
     MODE,
     Plan,
-    ensure_dir,
     folder_manifest,
-    id_file_name,
     list_call_files,
     plan_files,
-    stage_new_files,
     up_to_date_result,
     update_result,
+)
+from support_analytics.etl.incremental_partitions import (
+    ID_INDEX_SUFFIX,
+    ensure_dir,
+    id_file_name,
+    stage_new_files,
 )
 from support_analytics.etl.run import (
     EtlResult,

@@ -210,8 +210,9 @@ def run_calls(
     changed or vanished file and the files after it. ``rebuild`` reprocesses every file of
     a folder from scratch.
     """
-    # incremental.py builds on this module, so it is imported here, not at the top
-    from support_analytics.etl.incremental import is_drop_input, run_incremental
+    # the incremental modules build on this one, so they are imported here, not at the top
+    from support_analytics.etl.incremental import run_incremental
+    from support_analytics.etl.incremental_files import is_drop_input
 
     if is_drop_input(calls):
         return run_incremental(
