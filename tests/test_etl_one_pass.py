@@ -7,12 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from support_analytics import schema as s
-from support_analytics.etl import duckdb_engine, one_pass, run_etl
-from support_analytics.etl.one_pass import SeenIds
+from support_analytics.etl import duckdb_engine, one_pass, one_pass_writers, run_etl
 from support_analytics.etl.writers import KeptWriter
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,32 +26,6 @@ def call(call_id: str) -> str:
             s.END_TIME: "2026-01-05T09:05:00Z",
         }
     )
-
-
-def first_repeats(keys: np.ndarray) -> np.ndarray:
-    """Positions of keys seen at an earlier position: the exact answer."""
-    _, first = np.unique(keys, return_index=True)
-    return np.setdiff1d(np.arange(len(keys)), first)
-
-
-@pytest.mark.parametrize("batch", [1, 7, 1000, 4096])
-def test_seen_ids_finds_exactly_the_later_repeats(batch: int) -> None:
-    rng = np.random.default_rng(batch)
-    keys = rng.integers(0, 2**63, 20_000, dtype=np.int64).astype(np.uint64)
-    keys[rng.integers(0, len(keys), 3000)] = keys[rng.integers(0, len(keys), 3000)]
-    keys[5000:5010] = keys[4000]  # a run of copies inside one batch and across batches
-    seen = SeenIds(len(keys))
-    found = [seen.repeats(keys[a : a + batch]) + a for a in range(0, len(keys), batch)]
-    assert np.array_equal(np.sort(np.concatenate(found)), first_repeats(keys))
-
-
-def test_seen_ids_stays_exact_when_its_bit_map_is_full() -> None:
-    # A tiny map answers "maybe" for nearly every id; the sorted runs must still decide.
-    rng = np.random.default_rng(0)
-    keys = rng.integers(0, 2**20, 30_000, dtype=np.int64).astype(np.uint64)
-    seen = SeenIds(1)
-    found = [seen.repeats(keys[a : a + 500]) + a for a in range(0, len(keys), 500)]
-    assert np.array_equal(np.sort(np.concatenate(found)), first_repeats(keys))
 
 
 def run_files(calls: Path, out: Path) -> tuple[bytes, bytes]:
@@ -123,7 +95,7 @@ def test_small_batches_and_reject_blocks_give_the_staged_paths_bytes(
     calls = tmp_path / "calls.json"
     calls.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(one_pass, "batch_rows", lambda calls: 7)
-    monkeypatch.setattr(one_pass, "_REJECTS_BLOCK", block)
+    monkeypatch.setattr(one_pass_writers, "REJECTS_BLOCK", block)
     one = run_files(calls, tmp_path / "one")
     monkeypatch.setattr(
         duckdb_engine,
