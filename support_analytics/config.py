@@ -39,6 +39,10 @@ SIM_DEFAULT_DIRTY_RATE = 0.02
 DUCKDB_MEMORY_LIMIT = os.environ.get("SUPPORT_ANALYTICS_DUCKDB_MEMORY", "1GB")
 DUCKDB_THREADS = int(os.environ.get("SUPPORT_ANALYTICS_DUCKDB_THREADS", os.cpu_count() or 2))
 READ_CHUNK_BYTES = 32 * 1024 * 1024
+# The one-pass path streams (no sort, join or aggregate), so DuckDB needs little there; left at
+# the full limit it filled it with buffers, and the id set and batches in flight beside it took
+# the process past 1 GiB at 10M calls.
+ONE_PASS_MEMORY_LIMIT = os.environ.get("SUPPORT_ANALYTICS_ONE_PASS_MEMORY", "512MB")
 
 # The report: papermill executes the templates in NOTEBOOKS_DIR into REPORTS_DIR, then Quarto
 # renders the site described by _quarto.yml (which merges the generated SITE_META_NAME).

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from support_analytics import config
 from support_analytics import schema as s
 from support_analytics.etl.engine import Staged
 from support_analytics.etl.handoff import STREAM_ERRORS, ReadAhead
@@ -125,6 +126,7 @@ def stage_one_pass(
     side = connect()
     writer: KeptInBackground | None = None
     query = one_pass_sql(calls, layout, agents)
+    con.execute(f"SET memory_limit = {sql_str(config.ONE_PASS_MEMORY_LIMIT)}")
     try:
         try:  # only DuckDB's read is a reason to fall back; our own errors are raised
             stream = ReadAhead(con.sql(query).to_arrow_reader(batch_rows(calls)))
@@ -153,6 +155,7 @@ def stage_one_pass(
     finally:
         if writer is not None:
             writer.abort()
+        con.execute(f"SET memory_limit = {sql_str(config.DUCKDB_MEMORY_LIMIT)}")  # staged path
     scan.join()
     bar.close()
     problem = scan.problem

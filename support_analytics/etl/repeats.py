@@ -69,9 +69,10 @@ class SeenIds:
         self._runs.append(run)
         self._tiers.append(0)
         while len(self._tiers) >= _FANOUT and len(set(self._tiers[-_FANOUT:])) == 1:
-            merged = np.sort(np.concatenate(self._runs[-_FANOUT:]), kind="stable")
+            merged = np.concatenate(self._runs[-_FANOUT:])
             tier = self._tiers[-1] + 1
-            del self._runs[-_FANOUT:], self._tiers[-_FANOUT:]
+            del self._runs[-_FANOUT:], self._tiers[-_FANOUT:]  # freed before the sort's buffer
+            merged.sort(kind="stable")  # in place: sorted runs, so a merge
             self._runs.append(merged)
             self._tiers.append(tier)
 
