@@ -32,3 +32,9 @@ def test_seen_ids_stays_exact_when_its_bit_map_is_full() -> None:
     seen = SeenIds(1)
     found = [seen.repeats(keys[a : a + 500]) + a for a in range(0, len(keys), 500)]
     assert np.array_equal(np.sort(np.concatenate(found)), first_repeats(keys))
+
+
+def test_an_empty_batch_is_no_repeat() -> None:
+    seen = SeenIds(10)
+    assert len(seen.repeats(np.zeros(0, dtype=np.uint64))) == 0
+    assert seen.repeats(np.array([5, 5], dtype=np.uint64)).tolist() == [1]

@@ -14,47 +14,51 @@ class SeenIds:
     """The 64-bit hashes of the call_ids kept so far, to find later repeats in one pass.
 
     Sorted runs merged like an LSM tree keep 8 bytes per kept call; a bit map indexed by
-    the hash answers "certainly new" for all but a few percent of ids, so only those are
-    searched for in the runs (sorted first: a binary search per random id is cache-miss
-    bound). A hash match is only a candidate: :func:`stage_one_pass` proves the repeats
-    against the written output, since two different call_ids may share a hash.
+    the hash's top bits answers "certainly new" for all but a few percent of ids, so only
+    those are searched for in the runs. A batch's hashes are sorted first, so the map is
+    read and written in address order and the runs are searched with sorted probes (random
+    access into either was most of the cost). A hash match is only a candidate:
+    :func:`~support_analytics.etl.one_pass.stage_one_pass` proves the repeats against the
+    written output, since two different call_ids may share a hash.
     """
 
     def __init__(self, expected: int) -> None:
         bits = int(np.clip(np.ceil(np.log2(max(expected, 1) * 16)), 19, 28))
         self._map = np.zeros(1 << (bits - 3), dtype=np.uint8)
-        self._mask = np.uint64((1 << (bits - 3)) - 1)
+        self._byte_shift = np.uint64(64 - (bits - 3))  # the top bits pick the byte,
+        self._bit_shift = np.uint64(64 - bits)  # the next three the bit in it
         self._runs: list[np.ndarray] = []
         self._tiers: list[int] = []
 
     def repeats(self, keys: np.ndarray) -> np.ndarray:
         """Positions in ``keys`` whose hash was seen before (earlier batches or rows)."""
+        if not len(keys):
+            return np.zeros(0, dtype=np.intp)
         ordered = np.sort(keys)
         first = np.ones(len(ordered), dtype=bool)
         first[1:] = ordered[1:] != ordered[:-1]
         repeat = np.zeros(len(keys), dtype=bool)
         if not first.all():  # copies within the batch: mark all but the first of each
-            copied = ordered[~first]
-            near = _member(copied, keys)
+            near = _member(ordered[~first], keys)
             _, firsts = np.unique(keys[near], return_index=True)  # in row order: first wins
             repeat[near] = True
             repeat[near[firsts]] = False
-        slots = ((keys >> np.uint64(3)) & self._mask).astype(np.intp)
-        bits = np.left_shift(np.uint8(1), (keys & np.uint64(7)).astype(np.uint8))
-        check = np.flatnonzero((self._map[slots] & bits).astype(bool) & ~repeat)
-        if len(check):
-            check = check[np.argsort(keys[check])]
-            probe = keys[check]
-            hit = np.zeros(len(check), dtype=bool)
+        slots = (ordered >> self._byte_shift).astype(np.intp)  # ascending
+        bits = np.left_shift(
+            np.uint8(1), ((ordered >> self._bit_shift) & np.uint64(7)).astype(np.uint8)
+        )
+        probe = ordered[first & ((self._map[slots] & bits) != 0)]  # sorted
+        if len(probe):
+            hit = np.zeros(len(probe), dtype=bool)
             for run in self._runs:
                 at = np.minimum(np.searchsorted(run, probe), len(run) - 1)
                 hit |= run[at] == probe
             if hit.any():
-                repeat[check[hit]] = True
-                first[_member(probe[hit], ordered)] = False  # old ids: not in the new run
-        self._map[slots] |= bits  # two ids in one byte keep only one bit here:
-        lost = np.flatnonzero((self._map[slots] & bits) == 0)
-        np.bitwise_or.at(self._map, slots[lost], bits[lost])  # so those few are set again
+                seen = probe[hit]
+                repeat[_member(seen, keys)] = True  # every copy of an id seen before
+                first[_member(seen, ordered)] = False  # old ids: not in the new run
+        starts = np.flatnonzero(np.concatenate(([True], slots[1:] != slots[:-1])))
+        self._map[slots[starts]] |= np.bitwise_or.reduceat(bits, starts)
         self._push(ordered[first])
         return np.flatnonzero(repeat)
 
