@@ -257,7 +257,10 @@ def _take(
         out.add_repeats(lines[repeat_rows], raws)
     out.end_batch()
 
-    picks = np.flatnonzero(~blank & ((lines % tally.step) == (1 % tally.step)))
+    step = tally.step  # lines 1, 1 + step, 1 + 2 * step, ... (the staged path's sample)
+    first_pick = int(lines[0]) + (1 - int(lines[0])) % step
+    picks = np.arange(first_pick - int(lines[0]), n, step)
+    picks = picks[~blank[picks]]
     room = 2 * _SAMPLES - len(tally.samples)
     if room > 0 and len(picks):
         picks = picks[:room]
