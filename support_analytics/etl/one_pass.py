@@ -4,7 +4,7 @@ The staged path (``duckdb_engine``) writes every line's rule results to a stagin
 repeated call_ids with a GROUP BY over it, then reads it back to write the output. For one
 plain file into one Parquet file, this module does the same work in a single stream: DuckDB
 splits the file and applies the rules on all its threads, and each batch is numbered,
-checked for repeated call_ids (:class:`SeenIds`) and written, kept rows to the Parquet file
+checked for repeated call_ids (``repeats.SeenIds``) and written, kept rows to the Parquet file
 and rejects to the JSONL file, as it arrives and in input order. The bytes out are the same
 as the staged path's; anything unusual hands the file back to it.
 """
@@ -49,8 +49,9 @@ from support_analytics.etl.rules import (
 from support_analytics.etl.writers import ROW_GROUP_ROWS, KeptWriter
 from support_analytics.progress import Progress
 
-# What the stream carries beside the kept columns: the reject reason and raw text, the line's
-# byte length and blankness (for numbering), and a 64-bit hash of the call_id.
+# What the stream carries beside the kept columns: the reject reason and the reject's JSON
+# line (below), the line's byte length and blankness (for numbering), and a 64-bit hash of
+# the call_id (for repeats).
 ID_HASH_SQL = "hash(v.call_id)"
 # A reject's JSON line is made on DuckDB's threads without its line number, which only this
 # side knows: '{"reason":..,"raw":..}' gets '{"line_number":N,' put in front of it here, the
