@@ -1,9 +1,11 @@
 """The DuckDB engine: one machine, streaming, memory bounded by DuckDB's limit.
 
-Pass 1 stages the rule results of every line in input order (fast reader first, the
-line-by-line reader when the file needs it); then duplicates are found over the staged rows,
-and the kept rows and the rejects are written. The run shell (``run.py``) does everything
-around that, and :func:`run_etl` is that shell with this engine.
+A plain file into one Parquet file takes the one pass (``one_pass.py``). Otherwise (a
+partitioned output, an update checked against an id index, or a file only the line-by-line
+reader can take) pass 1 stages the rule results of every line in input order; then
+duplicates are found over the staged rows, and the kept rows and the rejects are written.
+The run shell (``run.py``) does everything around that, and :func:`run_etl` is that shell
+with this engine.
 """
 
 from __future__ import annotations
