@@ -1,16 +1,21 @@
 """AWS Glue entry point for the support-calls ETL (also runs locally with plain pyspark).
 
 Glue job arguments: --calls --agents --output --rejects --manifest, optionally
---partition_by call_date. The package comes from the wheel passed in --extra-py-files; the
-job is ``support_analytics.etl.spark_engine`` through the same run shell as ``--engine
-duckdb`` (checks, contract check before publishing, manifest). On Glue, Spark reads the
-s3:// calls and stages the output on S3 itself (``direct_io``); rejects, the manifest and the
-final move of the output go through s3fs (install it with --additional-python-modules s3fs).
+--partition_by call_date and --engine spark (the default) or duckdb. The package comes from
+the wheel passed in --extra-py-files; the job is ``support_analytics.etl.spark_engine``
+through the same run shell as ``--engine duckdb`` (checks, contract check before
+publishing, manifest). On Glue, Spark reads the s3:// calls and stages the output on S3
+itself (``direct_io``); rejects, the manifest and the final move of the output go through
+s3fs (install it with --additional-python-modules s3fs).
 
 Daily drops: ``--calls s3://bucket/raw_calls/`` with ``--partition_by call_date`` ingests
-only the objects not yet in the manifest (``etl/incremental_s3.py``). Spark writing S3 itself
-cannot stage a folder run yet, so such a job passes ``--engine duckdb``: the files are
-cleaned one at a time by DuckDB on the driver (a Python shell job needs no Spark at all).
+only the objects not yet in the manifest (``etl/incremental_s3.py``), with either engine. With
+Spark (the default), each new object is read by Spark and its partitions staged under
+``<output>.staging/`` on S3 (``etl/incremental_s3_staging.py``); the driver then copies the
+new part objects and id files into place, appends the rejects and writes the manifest last,
+so a job killed half-way leaves the previous manifest's set and the next run completes it.
+``--engine duckdb`` cleans the files one at a time with DuckDB on the driver instead (a
+Python shell job needs no Spark at all). One job per output prefix at a time.
 """
 
 from __future__ import annotations

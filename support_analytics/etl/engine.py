@@ -22,7 +22,8 @@ class Staging:
     ``output`` is a file path, or a folder path when ``partition_by`` is set; it is local
     unless the engine reads and writes S3 itself. ``lap`` records a phase's seconds.
     ``seen_ids`` are Parquet files of call_ids kept by earlier files (the id index of an
-    incremental run): a line repeating one of them is a ``duplicate_call_id`` reject.
+    incremental run; s3:// URLs for an engine that reads S3 itself): a line repeating one of
+    them is a ``duplicate_call_id`` reject.
     """
 
     calls: Path | str
@@ -34,7 +35,7 @@ class Staging:
     progress: bool
     chunk_bytes: int
     lap: Callable[[str], None]
-    seen_ids: list[Path] = field(default_factory=list)
+    seen_ids: list[Path | str] = field(default_factory=list)
 
 
 @dataclass

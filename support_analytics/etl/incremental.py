@@ -82,12 +82,6 @@ def run_incremental(
             f"{s.CALL_DATE} to ingest a folder of call files incrementally"
         )
     if storage.is_remote(output):
-        if engine.reads_remote:
-            raise InputError(
-                f"--calls {calls}: a folder run with s3:// outputs stages each file on this "
-                "machine; Spark writing s3:// itself (direct_io, Glue) is not supported for "
-                "folders yet: run it without direct_io, or with --engine duckdb"
-            )
         from support_analytics.etl.incremental_s3 import run_remote
 
         return run_remote(

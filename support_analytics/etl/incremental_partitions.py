@@ -93,7 +93,7 @@ def stage_new_files(
         _write_ids(partitions, out_dir, seq, ids_file, job.workdir)
         seen.append(ids_file)
         touched.update(partitions)
-        _append_rejects(job.rejects, staged_rejects, str(path))
+        append_rejects(job.rejects, staged_rejects, str(path))
         entries.append(file_entry(path, sha, seq, staged, partitions))
         seq += 1
     return entries, touched, seq
@@ -167,7 +167,7 @@ def _write_ids(partitions: list[str], out_dir: Path, seq: int, ids_file: Path, w
         con.close()
 
 
-def _append_rejects(source: Path, target: Path, name: str) -> None:
+def append_rejects(source: Path, target: Path, name: str) -> None:
     """Add a file's rejects to the run's, each line naming its file first."""
     prefix = b'{"' + s.REJECT_FILE.encode() + b'":' + json.dumps(name).encode("utf-8") + b","
     with open(source, "rb") as src, open(target, "ab") as dst:

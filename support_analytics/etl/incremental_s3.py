@@ -9,6 +9,9 @@ with the bytes the previous manifest fingerprinted), then the manifest. A run th
 before the manifest leaves the previous manifest describing a consistent set: objects it does
 not list are deleted by the next run, and the rejects object is cut back to the recorded
 length. One writer per output prefix is the caller's job, as for a single-file s3:// run.
+
+An engine that writes S3 itself (Spark on Glue) stages on S3 instead of this machine
+(``incremental_s3_staging``); its staged objects are copied into place in the same order.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from support_analytics.etl.incremental_partitions import (
     id_file_name,
     stage_new_files,
 )
+from support_analytics.etl.incremental_s3_staging import stage_new_files_on_s3, staging_url
 from support_analytics.etl.run import (
     EtlResult,
     lap_timer,
@@ -89,6 +93,7 @@ def run_remote(
             f"--force cannot replace its rows in the s3:// output {output} (updates there only "
             "add objects): rerun with --rebuild to reprocess every file"
         )
+    storage.remove(staging_url(output))  # an interrupted run's staging on S3, if any
     if previous:
         removed = _remove_unlisted(previous, output)
         if removed and progress:
@@ -206,82 +211,139 @@ def _ingest(
     progress: bool,
     chunk_bytes: int,
 ) -> EtlResult:
-    """Stage each new file locally (only its new part files), then publish in order."""
+    """Stage each new file (only its new part files: on this machine, or on S3 for an engine
+    that writes S3 itself), then publish in order."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     lap = lap_timer(timings)
     ids_url = id_index_url(output)
+    staging = staging_url(output)
+    on_s3 = engine.reads_remote
     with tempfile.TemporaryDirectory(prefix="support-analytics-s3-drops.") as tmp:
         workdir = Path(tmp)
         out_dir, ids_work, seen_dir = (ensure_dir(workdir / n) for n in ("out", "ids", "seen"))
         staged_rejects = workdir / "rejects.jsonl"
         staged_rejects.write_bytes(rejects_head)
-        seen = []
-        for entry in plan.kept:
-            name = id_file_name(entry["seq"])
-            seen.append(storage.download(f"{ids_url}/{name}", seen_dir / name))
-        # fresh=True: only the files' new part files are staged, the old objects stay
-        entries, touched, seq = stage_new_files(
-            engine,
-            plan.new,
-            agents_data,
-            workdir,
-            seen,
-            int(previous.get("next_file_seq", 0)),
-            output=output,
-            fresh=True,
-            partition_by=partition_by,
-            progress=progress,
-            chunk_bytes=chunk_bytes,
-            lap=lap,
-        )
-        lap("stage_and_check")
-        seconds = time.perf_counter() - started
-        payload = folder_manifest(
-            engine.name,
-            previous,
-            plan.kept + entries,
-            seq,
-            agents,
-            output,  # type: ignore[arg-type]
-            out_dir,
-            rejects,  # type: ignore[arg-type]
-            staged_rejects,
-            partition_by,
-            seconds,
-            timings,
-            True,
-        )
-        if previous:  # the new objects join the listed ones (their names are new)
-            merged = sorted(
-                ((previous.get("output") or {}).get("files") or []) + payload["output"]["files"],
-                key=lambda f: f["name"],
+        options = {
+            "partition_by": partition_by,
+            "progress": progress,
+            "chunk_bytes": chunk_bytes,
+            "lap": lap,
+        }
+        try:
+            if on_s3:  # the engine reads the id index where it is, and stages on S3
+                seen_urls = [f"{ids_url}/{id_file_name(e['seq'])}" for e in plan.kept]
+                entries, touched, seq = stage_new_files_on_s3(
+                    engine,
+                    plan.new,
+                    agents_data,
+                    workdir,
+                    staging,
+                    seen_urls,
+                    int(previous.get("next_file_seq", 0)),
+                    output=output,
+                    **options,
+                )
+            else:
+                seen = []
+                for entry in plan.kept:
+                    name = id_file_name(entry["seq"])
+                    seen.append(storage.download(f"{ids_url}/{name}", seen_dir / name))
+                # fresh=True: only the files' new part files are staged, the old objects stay
+                entries, touched, seq = stage_new_files(
+                    engine,
+                    plan.new,
+                    agents_data,
+                    workdir,
+                    seen,
+                    int(previous.get("next_file_seq", 0)),
+                    output=output,
+                    fresh=True,
+                    **options,
+                )
+            staged_out: Path | str = out_dir
+            staged_ids: Path | str = ids_work
+            if on_s3:
+                staged_ids = f"{staging}/ids"
+                if storage.is_dir(f"{staging}/out"):  # else no file kept a row: nothing new
+                    staged_out = f"{staging}/out"
+            lap("stage_and_check")
+            seconds = time.perf_counter() - started
+            payload = folder_manifest(
+                engine.name,
+                previous,
+                plan.kept + entries,
+                seq,
+                agents,
+                output,  # type: ignore[arg-type]
+                staged_out,  # type: ignore[arg-type]
+                rejects,  # type: ignore[arg-type]
+                staged_rejects,
+                partition_by,
+                seconds,
+                timings,
+                True,
             )
-            payload["output"].update(
-                files=merged,
-                file_size=sum(f["size"] for f in merged),
-                sha256=combined_sha256(merged),
-            )
-        payload["output"]["path"] = output
-        for part in sorted(out_dir.rglob("*.parquet")):
-            _put(part, f"{output}/{part.relative_to(out_dir).as_posix()}")
-        for ids_file in sorted(ids_work.iterdir()):
-            _put(ids_file, f"{ids_url}/{ids_file.name}")
-        _put(staged_rejects, rejects)
-        lap("publish")
-        payload["timings"] = timings
-        write_manifest(manifest, payload)
+            new_files = payload["output"]["files"]
+            if previous:  # the new objects join the listed ones (their names are new)
+                merged = sorted(
+                    ((previous.get("output") or {}).get("files") or []) + new_files,
+                    key=lambda f: f["name"],
+                )
+                payload["output"].update(
+                    files=merged,
+                    file_size=sum(f["size"] for f in merged),
+                    sha256=combined_sha256(merged),
+                )
+            payload["output"]["path"] = output
+            for source, rel in _staged_files(staged_out):
+                _put(source, f"{output}/{rel}")
+            for source, rel in _staged_files(staged_ids):
+                _put(source, f"{ids_url}/{rel}")
+            _put(staged_rejects, rejects)
+            if on_s3:  # a copy may carry another ETag than its staged source (multipart)
+                _record_etags(new_files, output)
+            lap("publish")
+            payload["timings"] = timings
+            write_manifest(manifest, payload)
+        finally:
+            if on_s3:
+                storage.remove(staging)
         return update_result(entries, seconds, payload, plan.detail)
 
 
-def _put(local: Path, dest: Path | str) -> None:
-    """One object (one PUT: atomic per object), or a local file by os.replace."""
-    if storage.is_remote(dest):
+def _staged_files(root: Path | str) -> list[tuple[Path | str, str]]:
+    """(staged file or s3:// object, name relative to ``root``), in name order."""
+    if isinstance(root, Path):
+        return [(f, f.relative_to(root).as_posix()) for f in sorted(root.rglob("*.parquet"))]
+    fs, p = storage.filesystem(root)
+    if not fs.isdir(p):
+        return []
+    return [(f"s3://{info['name']}", rel) for rel, info in storage.data_files(fs, p)]
+
+
+def _record_etags(files: list[dict[str, Any]], output: str) -> None:
+    """Set each published object's entry to the ETag it has in place."""
+    fs, root = storage.filesystem(output)
+    fs.invalidate_cache()
+    for entry in files:
+        tag = storage.etag(fs.info(f"{root}/{entry['name']}"))
+        if tag:
+            entry["etag"] = tag
+
+
+def _put(source: Path | str, dest: Path | str) -> None:
+    """One object (one PUT, or a copy within the store from an s3:// staged object: atomic
+    per object), or a local file by os.replace."""
+    if storage.is_remote(source):
+        fs, src = storage.filesystem(source)
+        fs.copy(src, storage.filesystem(dest)[1])
+    elif storage.is_remote(dest):
         fs, p = storage.filesystem(dest)
-        fs.put_file(str(local), p)
+        fs.put_file(str(source), p)
     else:
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
-        replace_local(local, Path(dest))
+        replace_local(Path(source), Path(dest))
 
 
 def _put_bytes(dest: Path | str, data: bytes) -> None:
