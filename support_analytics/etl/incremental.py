@@ -30,11 +30,11 @@ from support_analytics.etl.commit import (
 )
 from support_analytics.etl.engine import Engine
 from support_analytics.etl.incremental_files import (
-    MODE,
     Plan,
     folder_manifest,
     list_call_files,
     plan_files,
+    refuse_another_run,
     up_to_date_result,
     update_result,
 )
@@ -46,9 +46,8 @@ from support_analytics.etl.incremental_partitions import (
     link_kept_parts,
     stage_new_files,
 )
-from support_analytics.etl.run import EtlResult, lap_timer, read_agents, run_options
+from support_analytics.etl.run import EtlResult, lap_timer, read_agents
 from support_analytics.files import fsync_file
-from support_analytics.fingerprint import matches
 from support_analytics.manifest import read_manifest
 
 
@@ -142,22 +141,8 @@ def _check_previous(
     """Refuse to add to an output made another way, with other agents, or changed since."""
     fix = "rerun with --rebuild to reprocess every file"
     described = (previous.get("output") or {}).get("path")
-    if described is not None and not _same_path(Path(str(described)), output):
-        # a manifest describes one output: a second output must not take it over (the
-        # quickstart's data/manifest.json describes data/cleaned_calls.parquet)
-        raise InputError(
-            f"{manifest}: describes the output {described}, not {output}; give this output "
-            "its own --manifest and --rejects, or rerun with --rebuild to replace that output's "
-            "record"
-        )
-    if previous.get("mode") != MODE:
-        raise InputError(
-            f"{output}: was written from a single calls file, not a folder of files; {fix}"
-        )
-    if previous.get("options") != run_options(partition_by):
-        raise InputError(f"{output}: was written with other options or schema version; {fix}")
-    if not matches((previous.get("inputs") or {}).get("agents"), agents):
-        raise InputError(f"{agents}: changed since the last run (agent names are baked in); {fix}")
+    same = described is None or _same_path(Path(str(described)), output)
+    refuse_another_run(previous, agents, output, partition_by, manifest, same_output=same)
     want = [(f["name"], f["size"]) for f in (previous.get("output") or {}).get("files") or []]
     found = []
     if output.is_dir():

@@ -341,3 +341,34 @@ def update_result(
         manifest=payload,
         detail=detail,
     )
+
+
+def refuse_another_run(
+    previous: dict[str, Any],
+    agents: Path | str,
+    output: Path | str,
+    partition_by: str | None,
+    manifest: Path | str,
+    *,
+    same_output: bool,
+) -> None:
+    """The refusals every update starts with, local or s3://: the manifest describes another
+    output (``same_output`` False), a single-file run, other options, or changed agents."""
+    fix = "rerun with --rebuild to reprocess every file"
+    described = (previous.get("output") or {}).get("path")
+    if described and not same_output:
+        # a manifest describes one output: a second output must not take it over (the
+        # quickstart's data/manifest.json describes data/cleaned_calls.parquet)
+        raise InputError(
+            f"{manifest}: describes the output {described}, not {output}; give this output "
+            "its own --manifest and --rejects, or rerun with --rebuild to replace that output's "
+            "record"
+        )
+    if previous.get("mode") != MODE:
+        raise InputError(
+            f"{output}: was written from a single calls file, not a folder of files; {fix}"
+        )
+    if previous.get("options") != run_options(partition_by):
+        raise InputError(f"{output}: was written with other options or schema version; {fix}")
+    if not matches((previous.get("inputs") or {}).get("agents"), agents):
+        raise InputError(f"{agents}: changed since the last run (agent names are baked in); {fix}")

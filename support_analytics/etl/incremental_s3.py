@@ -27,11 +27,11 @@ from support_analytics import config, storage
 from support_analytics.errors import InputError
 from support_analytics.etl.engine import Engine
 from support_analytics.etl.incremental_files import (
-    MODE,
     Plan,
     folder_manifest,
     list_call_files,
     plan_files,
+    refuse_another_run,
     up_to_date_result,
     update_result,
 )
@@ -46,10 +46,9 @@ from support_analytics.etl.run import (
     EtlResult,
     lap_timer,
     read_agents,
-    run_options,
 )
 from support_analytics.files import replace_local
-from support_analytics.fingerprint import combined_sha256, matches
+from support_analytics.fingerprint import combined_sha256
 from support_analytics.manifest import read_manifest, write_manifest
 
 
@@ -136,20 +135,8 @@ def _check_previous(
     objects changed (objects the manifest does not list are an interrupted run's: removed)."""
     fix = "rerun with --rebuild to reprocess every file"
     described = str((previous.get("output") or {}).get("path") or "").rstrip("/")
-    if described and described != output:
-        raise InputError(
-            f"{manifest}: describes the output {described}, not {output}; give this output "
-            "its own --manifest and --rejects, or rerun with --rebuild to replace that output's "
-            "record"
-        )
-    if previous.get("mode") != MODE:
-        raise InputError(
-            f"{output}: was written from a single calls file, not a folder of files; {fix}"
-        )
-    if previous.get("options") != run_options(partition_by):
-        raise InputError(f"{output}: was written with other options or schema version; {fix}")
-    if not matches((previous.get("inputs") or {}).get("agents"), agents):
-        raise InputError(f"{agents}: changed since the last run (agent names are baked in); {fix}")
+    same = not described or described == output
+    refuse_another_run(previous, agents, output, partition_by, manifest, same_output=same)
     fs, p = storage.filesystem(output)
     found = (
         dict((rel, int(info["size"])) for rel, info in storage.data_files(fs, p))
