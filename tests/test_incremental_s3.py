@@ -34,18 +34,22 @@ def s3_root() -> Any:
     yield from serve_s3("support-analytics-drops-out")
 
 
-@pytest.fixture(scope="module")
-def daily(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def daily_drops(root: Path, calls: int, seed: int) -> Path:
     """Three simulated days (5% dirty) plus a file repeating ids of the first day."""
-    root = tmp_path_factory.mktemp("daily-s3")
     simulate(
-        root / "drops", calls=300, days=3, dirty_rate=0.05, seed=5, progress=False, split="daily"
-    )
+        root / "drops", calls=calls, days=3, dirty_rate=0.05, seed=seed, progress=False,
+        split="daily",
+    )  # fmt: skip
     first = sorted((root / "drops").glob("calls-*.json"))[0].read_text().splitlines()
     repeats = [line for line in first if '"call_id":"C' in line][:2]
     write(root / "drops" / "calls-2026-01-09.json", *repeats, call("NEW-1", "2026-01-09"))
     (root / "drops" / "agents.csv").unlink()
     return root / "drops"
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return daily_drops(tmp_path_factory.mktemp("daily-s3"), calls=300, seed=5)
 
 
 class Remote:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from test_incremental import AGENTS, call, write
-from test_incremental_s3 import Cut, Remote, glue_main, listed_rows
+from test_incremental_s3 import Cut, Remote, daily_drops, glue_main, listed_rows
 
 from support_analytics import schema as s
 from support_analytics import storage
@@ -26,7 +26,6 @@ from support_analytics.etl import incremental_s3, verify_run
 from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.run import REMOTE_STAGING_SUFFIX, run_calls
 from support_analytics.manifest import read_manifest
-from support_analytics.simulate import simulate
 
 pytestmark = [pytest.mark.spark, pytest.mark.s3]
 
@@ -40,16 +39,7 @@ def s3_root() -> Any:
 
 @pytest.fixture(scope="module")
 def daily(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three simulated days (5% dirty) plus a file repeating ids of the first day."""
-    root = tmp_path_factory.mktemp("daily-s3-spark")
-    simulate(
-        root / "drops", calls=200, days=3, dirty_rate=0.05, seed=7, progress=False, split="daily"
-    )
-    first = sorted((root / "drops").glob("calls-*.json"))[0].read_text().splitlines()
-    repeats = [line for line in first if '"call_id":"C' in line][:2]
-    write(root / "drops" / "calls-2026-01-09.json", *repeats, call("NEW-1", "2026-01-09"))
-    (root / "drops" / "agents.csv").unlink()
-    return root / "drops"
+    return daily_drops(tmp_path_factory.mktemp("daily-s3-spark"), calls=200, seed=7)
 
 
 def glue_spark(spark: Any, read: list[str]) -> Any:
