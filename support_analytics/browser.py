@@ -152,6 +152,11 @@ CHECKS_JS = r"""
     const option = select.options[select.selectedIndex];
     if (!option || !option.textContent.trim()) problems.push("a table length menu is blank");
   }
+  // Wider than the screen: the reader scrolls sideways (the filters did, on a phone).
+  const wide = document.documentElement.scrollWidth;
+  if (wide > window.innerWidth + 1) {
+    problems.push(`page is wider than the screen: ${wide} px at ${window.innerWidth} px`);
+  }
   if (document.documentElement.hasAttribute("DIALOG_ATTR")) {
     problems.push("alert/confirm/prompt was called");
   }

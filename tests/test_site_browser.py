@@ -54,6 +54,7 @@ CANARY = """<!DOCTYPE html><html><head>
   <select><option value="15"></option></select></label></div><table class="sa-dt"></table>
   </div></div>
 <img src="http://example.invalid/pixel.png">
+<div style="width:2000px;height:1px"></div>
 <script>
 Plotly.newPlot("legend", [
   {y: [1, 2], name: "a long legend entry"}, {y: [2, 1], name: "another long entry"}],
@@ -91,6 +92,7 @@ def test_every_check_fails_on_a_canary_page(site: Path, chromium) -> None:
     assert re.search(r"gap of 1\d\d px above a table", problems)
     assert "a table length menu is blank" in problems
     assert "alert/confirm/prompt was called" in problems
+    assert re.search(r"page is wider than the screen: 20\d\d px at 1400 px", problems)
 
 
 @pytest.mark.parametrize("size", list(sb.SIZES))
