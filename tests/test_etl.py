@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,28 @@ def test_call_date_and_hour_come_from_the_utc_start(tmp_path: Path) -> None:
     assert str(kept[s.CALL_DATE][0]) == "2026-01-05"
     assert kept[s.HOUR_OF_DAY][0] == 22
 
+
+# Date and hour are integer arithmetic on the UTC microseconds (rules.kept_sql): floor
+# division must hold before 1970 and at both ends of the calendar, to the microsecond.
+@pytest.mark.parametrize(
+    "start",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T23:59:59.999999Z",
+        "1969-12-31T23:59:59.999999Z",
+        "1970-01-01T00:00:00Z",
+        "1900-03-01T05:00:00+06:00",
+        "1582-10-10T12:00:00Z",
+        "9999-12-31T23:58:00Z",
+        "2026-03-01T00:15:00+01:00",
+    ],
+)
+def test_call_date_and_hour_hold_across_the_calendar(tmp_path: Path, start: str) -> None:
+    begin = datetime.fromisoformat(start).astimezone(UTC)
+    end = (begin + timedelta(seconds=30)).isoformat()
+    run(tmp_path, [call(start_time=start, end_time=end)])
+    kept = pq.read_table(tmp_path / "out" / "cleaned.parquet").to_pylist()
+    assert (kept[0][s.CALL_DATE], kept[0][s.HOUR_OF_DAY]) == (begin.date(), begin.hour)
 
 def test_categories_are_trimmed_and_lower_cased(tmp_path: Path) -> None:
     _, kept, _ = run(tmp_path, [call(issue_type="  Billing ", resolution="RESOLVED ")])

@@ -75,10 +75,10 @@ def test_a_failing_parquet_write_stops_the_run_without_publishing(
     run_files(calls, out)
     before = (out / "c.parquet").read_bytes()
 
-    def full(self: KeptWriter, batch: Any) -> None:
+    def full(self: KeptWriter, *args: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(KeptWriter, "add", full)
+    monkeypatch.setattr(KeptWriter, "add_counted", full)  # both paths' rows go through it
     with pytest.raises(OSError, match="No space left"):
         run_etl(calls, AGENTS, out / "c.parquet", out / "m.json", out / "r.jsonl",
                 progress=False, force=True)  # fmt: skip

@@ -51,7 +51,7 @@ from support_analytics.etl.rules import (
     stage_select,
 )
 from support_analytics.etl.run import EtlResult, run_calls
-from support_analytics.etl.writers import write_kept, write_rejects, write_staged
+from support_analytics.etl.writers import arrow_allocator, write_kept, write_rejects, write_staged
 from support_analytics.files import file_sha256
 from support_analytics.progress import Progress
 
@@ -71,7 +71,8 @@ class DuckDBEngine:
         calls, output = Path(job.calls), Path(job.output)
         con = connect(job.workdir)
         try:
-            return self._stage(con, calls, output, job)
+            with arrow_allocator():
+                return self._stage(con, calls, output, job)
         finally:
             con.close()
 

@@ -35,7 +35,7 @@ from support_analytics.etl.lines import (
     read_spans,
     rows_in_place,
 )
-from support_analytics.etl.one_pass_writers import KEPT_NAMES, KeptInBackground, RejectsOut
+from support_analytics.etl.one_pass_writers import KeptInBackground, RejectsOut
 from support_analytics.etl.repeats import SeenIds
 from support_analytics.etl.rules import (
     NOT_BLANK,
@@ -46,7 +46,7 @@ from support_analytics.etl.rules import (
     sql_str,
     stage_select,
 )
-from support_analytics.etl.writers import ROW_GROUP_ROWS, KeptWriter
+from support_analytics.etl.writers import ROW_GROUP_ROWS
 from support_analytics.progress import Progress
 
 # What the stream carries beside the kept columns: the reject reason and the reject's JSON
@@ -105,7 +105,9 @@ def one_pass_sql(calls: Path, layout: FastLayout, agents: AgentLookup) -> str:
     src = fast_lines_sql(calls, layout, NOT_BLANK)
     rules = stage_select(f"({parse_sql(src, FAST_EXTRA)})", False, agents, FAST_EXTRA)
     carried = _CARRIED.format(id_hash=ID_HASH_SQL)
-    return kept_sql(agents, "true", ordered=False, source=f"({rules})", extra=carried)
+    return kept_sql(
+        agents, "true", ordered=False, source=f"({rules})", extra=carried, agent_codes=True
+    )
 
 
 def stage_one_pass(
@@ -133,9 +135,7 @@ def stage_one_pass(
             stream = ReadAhead(con.sql(query).to_arrow_reader(batch_rows(calls)))
         except STREAM_ERRORS as exc:
             raise _ReaderStopped(fast_reader_stop(str(exc))) from None
-        writer = KeptInBackground(
-            KeptWriter(output, pa.schema([stream.schema.field(n) for n in KEPT_NAMES]))
-        )
+        writer = KeptInBackground(output, stream.schema, agents)
         seen = SeenIds(size // 150)
         with open(rejects, "wb") as fh:
             out = RejectsOut(fh, side)
@@ -236,18 +236,17 @@ def _take(
     repeat_rows = cand_rows[seen.repeats(keys.astype(np.uint64, copy=False))]
     keep = candidate
     keep[repeat_rows] = False
-    writer.add(batch, lines, keep)
+    writer.add(batch, keep)
 
     malformed = 0
     if rejected.any():
-        rej = pa.Table.from_batches([batch]).select(["reason", "reject_tail"])
-        rej = rej.filter(pa.array(rejected))
-        for item in pc.value_counts(rej.column("reason")).to_pylist():
+        at = pa.array(np.flatnonzero(rejected))
+        for item in pc.value_counts(batch.column("reason").take(at)).to_pylist():
             why, count = item["values"], item["counts"]
             tally.by_reason[why] = tally.by_reason.get(why, 0) + count
             if why in (s.REJECT_MALFORMED, s.REJECT_ENCODING):
                 malformed += count
-        out.add_rejects(lines[rejected], rej.column("reject_tail").combine_chunks())
+        out.add_rejects(lines[rejected], batch.column("reject_tail").take(at))
     tally.objects += non_blank - malformed
     if len(repeat_rows):
         tally.by_reason[s.REJECT_DUPLICATE] = tally.by_reason.get(s.REJECT_DUPLICATE, 0) + len(

@@ -147,6 +147,10 @@ class AgentLookup:
     names: str
     regions: str
     empty: bool
+    #: The same names and regions as values, in agent-code order (the one pass looks them
+    #: up in Arrow, after dropping the rejected rows, rather than in DuckDB for every row).
+    name_values: tuple[str | None, ...] = ()
+    region_values: tuple[str | None, ...] = ()
 
     @classmethod
     def register(cls, con: duckdb.DuckDBPyConnection, agents: pa.Table) -> AgentLookup:
@@ -164,11 +168,9 @@ class AgentLookup:
         ids = ", ".join(sql_str(r[0]) for r in rows)
         con.execute(f"CREATE TYPE {_AGENT_TYPE} AS ENUM ({ids})")
         col = {c: i for i, c in enumerate(s.AGENT_COLUMNS)}
-        return cls(
-            literal([r[col[s.AGENT_NAME]] for r in rows]),
-            literal([r[col[s.REGION]] for r in rows]),
-            False,
-        )
+        names = [r[col[s.AGENT_NAME]] for r in rows]
+        regions = [r[col[s.REGION]] for r in rows]
+        return cls(literal(names), literal(regions), False, tuple(names), tuple(regions))
 
     def code(self, agent_id: str) -> str:
         if self.empty:
@@ -236,6 +238,7 @@ def kept_sql(
     ordered: bool = True,
     source: str = "staged",
     extra: str = "",
+    agent_codes: bool = False,
 ) -> str:
     """Rows in contract column order, plus line_number, rating_invalid and unknown_agent.
 
@@ -243,8 +246,11 @@ def kept_sql(
     ``ordered`` adds an explicit sort where the filter (an anti-join) may reorder them.
     ``source`` is any relation in `staged` layout (the one-pass stream reads the rules'
     query itself) and ``extra`` (", v.a, ...") carries more of its columns through.
+    With ``agent_codes`` the agent's name and region are left out and its code (null for an
+    unknown agent) is carried instead of line_number and unknown_agent.
     """
     centi = s.MICROS_PER_CENTIMINUTE
+    of_day = f"((epoch_us(v.{s.START_TIME}) % {_DAY_US} + {_DAY_US}) % {_DAY_US})"  # UTC
     cols = {
         s.CALL_ID: "v.call_id",
         s.AGENT_ID: "v.agent_id",
@@ -260,14 +266,27 @@ def kept_sql(
         s.ISSUE_TYPE: f"v.{s.ISSUE_TYPE}",
         s.RESOLUTION: f"v.{s.RESOLUTION}",
         s.RATING: f"v.{s.RATING}",
-        s.CALL_DATE: f"CAST(v.{s.START_TIME} AS DATE)",
-        s.HOUR_OF_DAY: f"CAST(hour(v.{s.START_TIME}) AS INTEGER)",
+        s.CALL_DATE: (
+            f"CAST(DATE '1970-01-01' + CAST((epoch_us(v.{s.START_TIME}) - {of_day})"
+            f" // {_DAY_US} AS INTEGER) AS DATE)"
+        ),
+        s.HOUR_OF_DAY: f"CAST({of_day} // {_HOUR_US} AS INTEGER)",
     }
-    select = ",\n  ".join(f"{cols[name]} AS {name}" for name in s.CLEANED_COLUMNS)
+    names = s.CLEANED_COLUMNS
     carried = "v.line_number, v.rating_invalid, v.agent_code IS NULL AS unknown_agent" + extra
+    if agent_codes:
+        names = [n for n in names if n not in (s.AGENT_NAME, s.REGION)]
+        carried = "v.rating_invalid, v.agent_code" + extra
+    select = ",\n  ".join(f"{cols[name]} AS {name}" for name in names)
     order = "\nORDER BY v.line_number" if ordered else ""
     return f"SELECT\n  {select},\n  {carried}\nFROM {source} v\nWHERE {where}{order}"
 
+
+# The call's UTC date and hour by integer arithmetic on its microseconds: the same values as
+# CAST(.. AS DATE) and hour() in a UTC session (checked on 3M instants from year 1 to 9999),
+# which go through ICU's calendar and cost four times as much (0.65 s of CPU at 10M rows).
+_DAY_US = 86_400_000_000
+_HOUR_US = 3_600_000_000
 
 EXTRA_COLUMNS = ("line_number", "rating_invalid", "unknown_agent")
 
