@@ -158,6 +158,7 @@ def test_call_date_and_hour_hold_across_the_calendar(tmp_path: Path, start: str)
     kept = pq.read_table(tmp_path / "out" / "cleaned.parquet").to_pylist()
     assert (kept[0][s.CALL_DATE], kept[0][s.HOUR_OF_DAY]) == (begin.date(), begin.hour)
 
+
 def test_categories_are_trimmed_and_lower_cased(tmp_path: Path) -> None:
     _, kept, _ = run(tmp_path, [call(issue_type="  Billing ", resolution="RESOLVED ")])
     assert (kept[s.ISSUE_TYPE][0], kept[s.RESOLUTION][0]) == ("billing", "resolved")
