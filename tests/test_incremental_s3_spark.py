@@ -24,7 +24,8 @@ from support_analytics import schema as s
 from support_analytics import storage
 from support_analytics.etl import incremental_s3, verify_run
 from support_analytics.etl.engine import Staged, Staging
-from support_analytics.etl.run import REMOTE_STAGING_SUFFIX, run_calls
+from support_analytics.etl.run import run_calls
+from support_analytics.etl.run_steps import REMOTE_STAGING_SUFFIX
 from support_analytics.manifest import read_manifest
 
 pytestmark = [pytest.mark.spark, pytest.mark.s3]

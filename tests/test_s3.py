@@ -156,7 +156,8 @@ def test_an_engine_that_stages_on_s3_itself_is_published_and_cleaned_up(
 
     from support_analytics.etl.duckdb_engine import DuckDBEngine
     from support_analytics.etl.engine import Staged, Staging
-    from support_analytics.etl.run import REMOTE_STAGING_SUFFIX, run
+    from support_analytics.etl.run import run
+    from support_analytics.etl.run_steps import REMOTE_STAGING_SUFFIX
 
     class StagesOnS3(DuckDBEngine):
         reads_remote = True

@@ -27,7 +27,7 @@ from support_analytics.etl.duckdb_engine import ENGINE, run_etl
 from support_analytics.etl.incremental_files import is_drop_input, list_call_files
 from support_analytics.etl.memory import CleanResult, clean_calls, clean_calls_detailed, load_calls
 from support_analytics.etl.rules import load_agents
-from support_analytics.etl.run import (
+from support_analytics.etl.run_steps import (
     PARTITION_COLUMNS,
     EtlResult,
     check_partition_by,

@@ -46,7 +46,7 @@ from support_analytics.etl.incremental_partitions import (
     link_kept_parts,
     stage_new_files,
 )
-from support_analytics.etl.run import EtlResult, lap_timer, read_agents
+from support_analytics.etl.run_steps import EtlResult, lap_timer, read_agents
 from support_analytics.files import fsync_file
 from support_analytics.manifest import read_manifest
 

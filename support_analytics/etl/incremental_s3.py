@@ -42,7 +42,7 @@ from support_analytics.etl.incremental_partitions import (
     stage_new_files,
 )
 from support_analytics.etl.incremental_s3_staging import stage_new_files_on_s3, staging_url
-from support_analytics.etl.run import (
+from support_analytics.etl.run_steps import (
     EtlResult,
     lap_timer,
     read_agents,

@@ -20,7 +20,8 @@ from support_analytics import schema as s
 from support_analytics.errors import ContractError, InputError
 from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.lines import BOM, GZIP_MAGIC
-from support_analytics.etl.run import EtlResult, run_calls
+from support_analytics.etl.run import run_calls
+from support_analytics.etl.run_steps import EtlResult
 from support_analytics.etl.spark_rules import (
     apply_rules,
     kept_rows,
