@@ -307,6 +307,18 @@ def test_line_with_invalid_utf8_is_rejected_not_fatal(tmp_path: Path) -> None:
     assert "\\xe9" in rejects[0][s.REJECT_RAW]
 
 
+def test_a_run_leaves_the_callers_arrow_memory_pool_as_it_found_it(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        run(tmp_path, [call("A"), call("A"), "not json"])
+        assert pa.default_memory_pool().backend_name == "system"
+    finally:
+        pa.set_memory_pool(before)
+
+
 def test_small_read_chunks_give_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
