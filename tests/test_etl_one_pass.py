@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from support_analytics import schema as s
+from support_analytics.errors import InputError
 from support_analytics.etl import duckdb_engine, one_pass, one_pass_writers, run_etl
 from support_analytics.etl.writers import KeptWriter
 
@@ -103,3 +104,34 @@ def test_small_batches_and_reject_blocks_give_the_staged_paths_bytes(
         lambda *a, **k: one_pass.OnePassResult(None, fallback="test"),
     )
     assert one == run_files(calls, tmp_path / "staged")
+
+
+HOSTILE_AGENTS = sorted((FIXTURES / "hostile" / "agents").glob("*.csv"))
+
+
+@pytest.mark.parametrize("agents", HOSTILE_AGENTS, ids=lambda p: p.name)
+def test_names_looked_up_in_arrow_give_the_staged_paths_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, agents: Path
+) -> None:
+    # The one pass looks agent names and regions up from the agent's code in Arrow; the staged
+    # path indexes list literals in DuckDB. Odd agents files (blank names, quotes, markup, a
+    # header only) must come out the same, or be refused with the same message.
+    calls = tmp_path / "calls.json"
+    rows = [call(f"C{i}").replace('"A1"', f'"A{i % 5}"') for i in range(12)]
+    calls.write_text("\n".join([*rows, "not json", rows[3]]) + "\n")
+
+    def outcome(out: Path) -> tuple[bytes, bytes] | str:
+        try:
+            run_etl(calls, agents, out / "c.parquet", out / "m.json", out / "r.jsonl",
+                    progress=False)  # fmt: skip
+        except InputError as exc:
+            return str(exc)
+        return (out / "c.parquet").read_bytes(), (out / "r.jsonl").read_bytes()
+
+    one = outcome(tmp_path / "one")
+    monkeypatch.setattr(
+        duckdb_engine,
+        "stage_one_pass",
+        lambda *a, **k: one_pass.OnePassResult(None, fallback="test"),
+    )
+    assert one == outcome(tmp_path / "staged")
