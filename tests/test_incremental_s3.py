@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,41 @@ class Cut(Exception):
     """The simulated crash between two publish steps."""
 
 
+def run_cut_before_publish_step(
+    monkeypatch: pytest.MonkeyPatch, step: int, run: Callable[..., Any], *args: Any
+) -> bool:
+    """``run(*args)``, an update whose ``step``-th publish write (an object or the manifest)
+    fails as a crash would; True when the update had fewer steps and finished."""
+    real_put, real_manifest = incremental_s3._put, incremental_s3.write_manifest
+    calls = [0]
+
+    def counted(real: Any) -> Any:
+        def wrapper(*args: Any) -> None:
+            calls[0] += 1
+            if calls[0] == step:
+                raise Cut(f"cut before publish step {step}")
+            real(*args)
+
+        return wrapper
+
+    with monkeypatch.context() as patch:
+        patch.setattr(incremental_s3, "_put", counted(real_put))
+        patch.setattr(incremental_s3, "write_manifest", counted(real_manifest))
+        try:
+            run(*args)
+        except Cut:
+            return False
+    return True
+
+
+def assert_previous_set_is_intact(remote: Remote, before: dict[str, Any]) -> None:
+    """The manifest a cut update left still describes a consistent, readable set."""
+    assert read_manifest(remote.manifest) == before
+    assert sorted(r[s.CALL_ID] for r in listed_rows(remote, before)) == ["C1", "C2"]
+    head = storage.read_bytes(remote.rejects)[: before["rejects"]["file_size"]]
+    assert hashlib.sha256(head).hexdigest() == before["rejects"]["sha256"]
+
+
 def test_an_update_cut_between_any_two_publish_steps_is_completed_by_the_next_run(
     s3_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -177,7 +213,6 @@ def test_an_update_cut_between_any_two_publish_steps_is_completed_by_the_next_ru
     write(raw / "day2.json", *day2)
     ref.etl(raw)
     want_rows, want_rejects = ref.rows(), ref.reject_lines()
-    real_put, real_manifest = incremental_s3._put, incremental_s3.write_manifest
     step, finished = 0, False
     while not finished:
         step += 1
@@ -187,32 +222,9 @@ def test_an_update_cut_between_any_two_publish_steps_is_completed_by_the_next_ru
         remote.etl(raw)
         before = read_manifest(remote.manifest)
         write(raw / "day2.json", *day2)
-        calls = [0]
-
-        def counted(real: Any, calls: list[int] = calls, step: int = step) -> Any:
-            def wrapper(*args: Any) -> None:
-                calls[0] += 1
-                if calls[0] == step:
-                    raise Cut(f"cut before publish step {step}")
-                real(*args)
-
-            return wrapper
-
-        monkeypatch.setattr(incremental_s3, "_put", counted(real_put))
-        monkeypatch.setattr(incremental_s3, "write_manifest", counted(real_manifest))
-        try:
-            remote.etl(raw)
-            finished = True
-        except Cut:
-            pass
-        monkeypatch.setattr(incremental_s3, "_put", real_put)
-        monkeypatch.setattr(incremental_s3, "write_manifest", real_manifest)
+        finished = run_cut_before_publish_step(monkeypatch, step, remote.etl, raw)
         if not finished:
-            # The previous manifest still describes a consistent, readable set.
-            assert read_manifest(remote.manifest) == before
-            assert sorted(r[s.CALL_ID] for r in listed_rows(remote, before)) == ["C1", "C2"]
-            head = storage.read_bytes(remote.rejects)[: before["rejects"]["file_size"]]
-            assert hashlib.sha256(head).hexdigest() == before["rejects"]["sha256"]
+            assert_previous_set_is_intact(remote, before)
             result = remote.etl(raw)  # the next run completes the update
             assert (result.rows_in, result.rows_out) == (3, 2)
         assert remote.rows() == want_rows

@@ -12,17 +12,22 @@ Spark rules on local copies and uploads what Spark wrote to the s3:// staging fo
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_incremental import AGENTS, call, write
-from test_incremental_s3 import Cut, Remote, daily_drops, glue_main, listed_rows
+from test_incremental_s3 import (
+    Remote,
+    assert_previous_set_is_intact,
+    daily_drops,
+    glue_main,
+    run_cut_before_publish_step,
+)
 
 from support_analytics import schema as s
 from support_analytics import storage
-from support_analytics.etl import incremental_s3, verify_run
+from support_analytics.etl import verify_run
 from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.run import run_calls
 from support_analytics.etl.run_steps import REMOTE_STAGING_SUFFIX
@@ -131,7 +136,6 @@ def test_a_spark_update_cut_before_any_publish_step_is_completed_by_the_next_run
     storage.upload(write(raw / "day2.json", *day2), prefix + "day2.json")
     etl_on_spark(engine, ref, prefix)
     want_rows, want_rejects = ref.rows(), ref.reject_lines()
-    real_put, real_manifest = incremental_s3._put, incremental_s3.write_manifest
     step, finished = 0, False
     while not finished:
         step += 1
@@ -141,32 +145,11 @@ def test_a_spark_update_cut_before_any_publish_step_is_completed_by_the_next_run
         etl_on_spark(engine, remote, prefix)
         before = read_manifest(remote.manifest)
         storage.upload(raw / "day2.json", prefix + "day2.json")
-        calls = [0]
-
-        def counted(real: Any, calls: list[int] = calls, step: int = step) -> Any:
-            def wrapper(*args: Any) -> None:
-                calls[0] += 1
-                if calls[0] == step:
-                    raise Cut(f"cut before publish step {step}")
-                real(*args)
-
-            return wrapper
-
-        monkeypatch.setattr(incremental_s3, "_put", counted(real_put))
-        monkeypatch.setattr(incremental_s3, "write_manifest", counted(real_manifest))
-        try:
-            etl_on_spark(engine, remote, prefix)
-            finished = True
-        except Cut:
-            pass
-        monkeypatch.setattr(incremental_s3, "_put", real_put)
-        monkeypatch.setattr(incremental_s3, "write_manifest", real_manifest)
+        finished = run_cut_before_publish_step(
+            monkeypatch, step, etl_on_spark, engine, remote, prefix
+        )
         if not finished:
-            # The previous manifest still describes a consistent, readable set.
-            assert read_manifest(remote.manifest) == before
-            assert sorted(r[s.CALL_ID] for r in listed_rows(remote, before)) == ["C1", "C2"]
-            head = storage.read_bytes(remote.rejects)[: before["rejects"]["file_size"]]
-            assert hashlib.sha256(head).hexdigest() == before["rejects"]["sha256"]
+            assert_previous_set_is_intact(remote, before)
             result = etl_on_spark(engine, remote, prefix)  # the next run completes the update
             assert (result.rows_in, result.rows_out) == (3, 2)
         assert remote.rows() == want_rows
