@@ -1,7 +1,7 @@
 """Quarto's post-render hook (_quarto.yml): makes the rendered site work from disk, offline.
 
 Quarto runs it with its Python (QUARTO_PYTHON); `support-analytics report` points that at the
-project's environment. The work is in support_analytics/website.py.
+project's environment. The work is in support_analytics/report/website.py.
 """
 
 import os
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 try:
-    from support_analytics.website import post_render
+    from support_analytics.report.website import post_render
 except ImportError:
     sys.exit(
         "post-render: support_analytics is not importable by this Python "

@@ -28,7 +28,8 @@ from pathlib import Path
 from bench_report import CLI
 from measure import run_measured
 
-from support_analytics import config, website
+from support_analytics import config
+from support_analytics.report import website
 
 
 def folder_bytes(folder: Path) -> int:
@@ -60,7 +61,7 @@ _REDRAW_JS = """async (round) => {
 
 def redraw_ms(site: Path, rounds: int = 20) -> list[float]:
     """Milliseconds from a control change to the redrawn page, in headless Chromium."""
-    from support_analytics import browser
+    from support_analytics.report import browser
 
     with browser.browser() as b:
         page = browser.open_page(b, (site / "reports" / "overview.html").as_uri(), "desktop")

@@ -73,7 +73,7 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>slicer timing<
 
 REFERENCE = """
 import sys
-from support_analytics import metrics
+from support_analytics.report import metrics
 seg = metrics.segment(sys.argv[1])
 metrics.kpi_comparison(seg); metrics.daily_volume(seg); metrics.hour_weekday(seg)
 metrics.duration_histogram(seg); metrics.issue_breakdown(seg); metrics.region_comparison(seg)
@@ -81,7 +81,7 @@ metrics.agent_leaderboard(seg)
 """
 BUILD = """
 import sys
-from support_analytics import slices
+from support_analytics.report import slices
 slices.write_slice_data(sys.argv[1], sys.argv[2])
 """
 

@@ -1,4 +1,4 @@
-// Times support_analytics/web/slicer.js under node for bench/bench_slices.py:
+// Times support_analytics/report/web/slicer.js under node for bench/bench_slices.py:
 //   node bench/slicer_timing.js PAYLOAD.json SELECTIONS.json REPEATS
 // prints JSON: decode_ms (each repeat, a fresh decode), first_compute_ms (the default
 // selection right after the first decode: what opening the page costs) and compute_ms (each

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from support_analytics import browser, config
+from support_analytics import config
+from support_analytics.report import browser
 
 PAGES = ("overview", "data-quality")
 SIZES = ("desktop", "laptop")

@@ -111,7 +111,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
 
 def _path_or_url(text: str) -> Path | str:
     """A local path, or an s3:// URL kept as text (Path would mangle the //)."""
-    from support_analytics.storage import as_path
+    from support_analytics.io.storage import as_path
 
     return as_path(text)
 

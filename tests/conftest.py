@@ -14,6 +14,7 @@ import pytest
 
 from support_analytics import config, pipeline
 from support_analytics.etl import run_etl
+from support_analytics.report import site as report_site
 
 REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
 
@@ -97,7 +98,7 @@ def site(built: Built) -> Path:
             "quarto is not on PATH: install it from quarto.org (.ci/run puts the Quarto kit "
             "from ../shared/tools/quarto on PATH where it exists)"
         )
-    pipeline.render_site(built.root, sys.stderr)
+    report_site.render_site(built.root, sys.stderr)
     return built.root / "_site"
 
 
@@ -122,7 +123,7 @@ def serve_s3(bucket: str, env: dict[str, str] | None = None) -> Iterator[str]:
     }.items():
         mp.setenv(key, value)
     try:
-        from support_analytics import storage
+        from support_analytics.io import storage
 
         fs, _ = storage.filesystem(f"s3://{bucket}")
         fs.mkdir(bucket)

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from support_analytics import charts, labels, metrics
+from support_analytics.report import charts, labels, metrics
 
 XSS_AGENT = "<img src=x onerror=alert(1)>"
 XSS_REGION = "<script>alert(1)</script>"

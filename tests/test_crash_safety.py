@@ -22,7 +22,7 @@ import pytest
 from cli_runner import run_cli, start_cli
 
 from support_analytics.etl import run_etl
-from support_analytics.files import file_sha256
+from support_analytics.io.files import file_sha256
 from support_analytics.simulate import simulate
 
 RANDOM_KILLS = 24

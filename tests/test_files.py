@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support_analytics.files import atomic_write_bytes
+from support_analytics.io.files import atomic_write_bytes
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from support_analytics.fingerprint import fingerprint, matches
+from support_analytics.io.fingerprint import fingerprint, matches
 
 
 def test_fingerprint_detects_a_content_change_with_the_same_size(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from support_analytics import schema as s
 from support_analytics.errors import SupportAnalyticsError
 from support_analytics.etl import run_etl
-from support_analytics.files import file_sha256
+from support_analytics.io.files import file_sha256
 
 AGENTS = Path(__file__).parent / "fixtures" / "agents.csv"
 MAX_EXAMPLES = 60

@@ -20,12 +20,12 @@ import pytest
 from cli_runner import run_cli
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.cli import main
 from support_analytics.errors import InputError, IntegrityError
 from support_analytics.etl import run_etl, verify_run
 from support_analytics.etl.incremental_files import list_call_files
 from support_analytics.etl.incremental_partitions import id_index_path
+from support_analytics.io import storage
 from support_analytics.simulate import simulate
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -19,10 +19,10 @@ import pytest
 from test_incremental import AGENTS, call, write
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.errors import InputError
 from support_analytics.etl import incremental_s3, run_etl, verify_run
-from support_analytics.manifest import read_manifest
+from support_analytics.io import storage
+from support_analytics.io.manifest import read_manifest
 from support_analytics.simulate import simulate
 
 pytestmark = pytest.mark.s3

@@ -26,12 +26,12 @@ from test_incremental_s3 import (
 )
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.etl import verify_run
 from support_analytics.etl.engine import Staged, Staging
 from support_analytics.etl.run import run_calls
 from support_analytics.etl.run_steps import REMOTE_STAGING_SUFFIX
-from support_analytics.manifest import read_manifest
+from support_analytics.io import storage
+from support_analytics.io.manifest import read_manifest
 
 pytestmark = [pytest.mark.spark, pytest.mark.s3]
 

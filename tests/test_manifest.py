@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support_analytics.files import file_sha256
-from support_analytics.manifest import (
+from support_analytics.io.files import file_sha256
+from support_analytics.io.manifest import (
     manifest_hash,
     read_manifest,
     update_cleaned_calls_manifest,

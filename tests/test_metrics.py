@@ -17,8 +17,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from support_analytics import metrics
 from support_analytics import schema as s
+from support_analytics.report import metrics
+from support_analytics.report.metrics import agents as metrics_agents
 
 
 @pytest.fixture(scope="module")
@@ -367,7 +368,7 @@ def test_unknown_agents_beyond_the_busiest_share_one_row(
                 CASE WHEN {junk} IS NULL THEN {s.REGION} END AS {s.REGION})
             FROM read_parquet('{metrics_parquet}')) TO '{path}' (FORMAT parquet)"""
     )
-    monkeypatch.setattr(metrics, "LEADERBOARD_UNKNOWN_AGENTS", 1)
+    monkeypatch.setattr(metrics_agents, "LEADERBOARD_UNKNOWN_AGENTS", 1)
     board = metrics.agent_leaderboard(metrics.segment(path))
     board = board.astype(object).where(board.notna(), None)
     rows = list(zip(board["agent_id"], board["agent_name"], board["calls"], strict=True))

@@ -19,9 +19,11 @@ import pandas as pd
 import pytest
 from conftest import serve_s3
 
-from support_analytics import config, metrics, storage
+from support_analytics import config
 from support_analytics.cli import main
 from support_analytics.etl import run_etl
+from support_analytics.io import storage
+from support_analytics.report import metrics
 
 pytestmark = pytest.mark.s3
 

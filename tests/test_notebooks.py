@@ -23,7 +23,9 @@ import yaml
 from bs4 import BeautifulSoup
 from conftest import Built, report_inputs
 
-from support_analytics import charts, config, metrics, pipeline
+from support_analytics import config, pipeline
+from support_analytics.etl import run_etl_step
+from support_analytics.report import charts, metrics, pages
 
 pytestmark = pytest.mark.slow
 
@@ -166,13 +168,13 @@ def region_pages(built: Built, tmp_path_factory: pytest.TempPathFactory) -> dict
     out = tmp_path_factory.mktemp("region-pages")
     pages = {}
     for region in ("Europe", "Dormant"):
-        job = pipeline.NotebookJob(
+        job = pages.NotebookJob(
             region.lower(),
             config.NOTEBOOKS_DIR / config.DASHBOARD_TEMPLATE_NAME,
             {"parquet_path": str(built.parquet), "region": region, "title": region},
             region,
         )
-        pipeline.execute_job(job, out)
+        pages.execute_job(job, out)
         pages[region] = nbformat.read(job.output(out), as_version=4)
     return pages
 
@@ -270,7 +272,7 @@ def test_injected_parameters_make_no_card(region_pages: dict[str, Any]) -> None:
 
 def test_data_quality_page_counts_match_the_manifest(built: Built) -> None:
     boxes = dict(_valueboxes(built.nb("data-quality")))
-    manifest = pipeline.run_etl_step(*report_inputs(built.root).values()).manifest
+    manifest = run_etl_step(*report_inputs(built.root).values()).manifest
     counts = metrics.row_counts(manifest)
     assert _number(boxes["Lines read"]["value"]) == counts["input"] == 223
     assert _number(boxes["Lines rejected"]["value"]) == counts["rejected"] == 3
@@ -353,13 +355,13 @@ def test_nbval_reexecution_matches_the_checked_outputs(built: Built, tmp_path: P
 
 def test_parameters_reach_the_notebook_as_plain_values(built: Built, tmp_path: Path) -> None:
     title = 'He said "hi" \'there\'\nline two "); import os; ("'
-    job = pipeline.NotebookJob(
+    job = pages.NotebookJob(
         "custom",
         config.NOTEBOOKS_DIR / config.DASHBOARD_TEMPLATE_NAME,
         {"parquet_path": str(built.parquet), "region": "Europe", "title": title},
         "Custom",
     )
-    pipeline.execute_job(job, tmp_path)
+    pages.execute_job(job, tmp_path)
     nb = nbformat.read(tmp_path / "custom.ipynb", as_version=4)
     summary = next(c for c in _code_cells(nb) if "kpi_summary" in c.source)
     assert summary.outputs[0].text.startswith(f"title: {title}\nregion: Europe\n")

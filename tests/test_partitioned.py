@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.cli import main
 from support_analytics.errors import InputError
 from support_analytics.etl import run_etl
+from support_analytics.io import storage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AGENTS = FIXTURES / "agents.csv"

@@ -12,25 +12,27 @@ import yaml
 from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
 
 from support_analytics import config, pipeline
+from support_analytics.report import pages
+from support_analytics.report import site as report_site
 
 REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
 
 
-def _job(tmp_path: Path, **params: object) -> pipeline.NotebookJob:
+def _job(tmp_path: Path, **params: object) -> pages.NotebookJob:
     template = tmp_path / "t.ipynb"
     if not template.exists():
         template.write_text("{}")
-    return pipeline.NotebookJob("overview", template, dict(params), "Overview")
+    return pages.NotebookJob("overview", template, dict(params), "Overview")
 
 
 def test_job_key_changes_with_data_template_and_parameters(tmp_path: Path) -> None:
     job = _job(tmp_path, region=None)
-    key = pipeline.job_key(job, "data1")
-    assert pipeline.job_key(job, "data1") == key
-    assert pipeline.job_key(job, "data2") != key
-    assert pipeline.job_key(_job(tmp_path, region="Europe"), "data1") != key
+    key = pages.job_key(job, "data1")
+    assert pages.job_key(job, "data1") == key
+    assert pages.job_key(job, "data2") != key
+    assert pages.job_key(_job(tmp_path, region="Europe"), "data1") != key
     job.template.write_text('{"changed": true}')
-    assert pipeline.job_key(job, "data1") != key
+    assert pages.job_key(job, "data1") != key
 
 
 def test_front_matter_title_is_escaped_yaml(tmp_path: Path) -> None:
@@ -38,7 +40,7 @@ def test_front_matter_title_is_escaped_yaml(tmp_path: Path) -> None:
     nb = new_notebook(cells=[new_raw_cell('---\ntitle: "x"\nformat: dashboard\n---')])
     nbformat.write(nb, nb_path)
     title = 'Region: <script>alert(1)</script> "quoted"\nnext'
-    pipeline.set_front_matter_title(nb_path, title)
+    pages.set_front_matter_title(nb_path, title)
     raw = nbformat.read(nb_path, as_version=4).cells[0].source
     front = yaml.safe_load(raw.strip("-\n"))
     assert front["title"] == 'Region: &lt;script&gt;alert(1)&lt;/script&gt; "quoted"\nnext'
@@ -47,7 +49,7 @@ def test_front_matter_title_is_escaped_yaml(tmp_path: Path) -> None:
 
 def test_site_meta_lists_each_region_as_a_link_to_the_filtered_overview(tmp_path: Path) -> None:
     regions = ["<b>X</b>", "North America", "a,b&c~"]
-    pipeline.write_site_meta(tmp_path / "site_meta.yml", regions, tmp_path / "reports")
+    report_site.write_site_meta(tmp_path / "site_meta.yml", regions, tmp_path / "reports")
     meta = yaml.safe_load((tmp_path / "site_meta.yml").read_text())
     assert meta["website"]["navbar"]["left"] == [
         {
@@ -63,7 +65,7 @@ def test_site_meta_lists_each_region_as_a_link_to_the_filtered_overview(tmp_path
             ],
         }
     ]
-    pipeline.write_site_meta(tmp_path / "site_meta.yml", [], tmp_path / "reports")
+    report_site.write_site_meta(tmp_path / "site_meta.yml", [], tmp_path / "reports")
     assert yaml.safe_load((tmp_path / "site_meta.yml").read_text())["website"]["navbar"] == {
         "left": []
     }
@@ -82,7 +84,7 @@ def _inputs(tmp_path: Path) -> dict[str, Path]:
 def test_second_run_with_nothing_changed_executes_nothing(tmp_path: Path) -> None:
     ran: list[str] = []
 
-    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+    def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         ran.append(job.name)
         job.output(reports_dir).write_text("{}")
         return 0.0
@@ -111,13 +113,13 @@ def test_second_run_with_nothing_changed_executes_nothing(tmp_path: Path) -> Non
 def test_without_quarto_the_notebooks_are_done_then_it_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(report_site.shutil, "which", lambda _name: None)
 
-    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+    def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         job.output(reports_dir).write_text("{}")
         return 0.0
 
-    with pytest.raises(pipeline.QuartoMissingError, match="pip install quarto-cli"):
+    with pytest.raises(report_site.QuartoMissingError, match="pip install quarto-cli"):
         pipeline.build_report(tmp_path, **_inputs(tmp_path), progress=False, execute=fake_execute)
     assert (tmp_path / "reports" / "overview.ipynb").exists()
     assert (tmp_path / config.SITE_META_NAME).exists()
@@ -141,19 +143,19 @@ def test_failing_notebook_names_the_cell_and_keeps_the_previous_report(tmp_path:
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "bad.ipynb").write_text("previous good report")
-    job = pipeline.NotebookJob("bad", template, {"x": 2}, "Bad")
-    with pytest.raises(pipeline.NotebookError) as err:
-        pipeline.execute_job(job, reports)
+    job = pages.NotebookJob("bad", template, {"x": 2}, "Bad")
+    with pytest.raises(pages.NotebookError) as err:
+        pages.execute_job(job, reports)
     message = str(err.value)
     assert "bad.ipynb" in message and "#| title: Broken chart" in message
     assert "ValueError: boom" in message and "previous report kept" in message
     assert (reports / "bad.ipynb").read_text() == "previous good report"
-    assert (reports / pipeline.FAILED_DIR / "bad.ipynb").exists()
+    assert (reports / pages.FAILED_DIR / "bad.ipynb").exists()
     assert not list(reports.glob(".*.ipynb"))
 
 
 def test_state_file_records_each_page(tmp_path: Path) -> None:
-    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+    def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         job.output(reports_dir).write_text("{}")
         return 0.0
 
@@ -170,7 +172,7 @@ def test_pages_no_longer_planned_are_removed(tmp_path: Path) -> None:
     stale.parent.mkdir(parents=True)
     stale.write_text("{}")
 
-    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+    def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         job.output(reports_dir).write_text("{}")
         return 0.0
 
@@ -185,7 +187,7 @@ def test_relative_input_paths_reach_the_notebooks_as_absolute_paths(
 ) -> None:
     seen: list[dict[str, object]] = []
 
-    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+    def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         seen.append(job.parameters)
         job.output(reports_dir).write_text("{}")
         return 0.0
@@ -227,15 +229,15 @@ def test_render_plan_skips_an_unchanged_site_and_renders_only_changed_pages(
 ) -> None:
     pages = ["overview", "data-quality", "region-a", "region-b"]
     _fake_site(tmp_path, pages)
-    assert pipeline.plan_render(tmp_path) is None  # never rendered: the whole site
-    pipeline.record_render(tmp_path)
-    assert pipeline.plan_render(tmp_path) == []
-    assert pipeline.plan_render(tmp_path, force=True) is None
+    assert report_site.plan_render(tmp_path) is None  # never rendered: the whole site
+    report_site.record_render(tmp_path)
+    assert report_site.plan_render(tmp_path) == []
+    assert report_site.plan_render(tmp_path, force=True) is None
     (tmp_path / "reports" / "region-a.ipynb").write_text('{"page": "region-a", "new": 1}')
-    assert pipeline.plan_render(tmp_path) == ["region-a"]
+    assert report_site.plan_render(tmp_path) == ["region-a"]
     for name in ("overview", "data-quality"):  # more than half changed: one full render
         (tmp_path / "reports" / f"{name}.ipynb").write_text("{}")
-    assert pipeline.plan_render(tmp_path) is None
+    assert report_site.plan_render(tmp_path) is None
 
 
 @pytest.mark.parametrize(
@@ -252,9 +254,9 @@ def test_render_plan_renders_everything_when_the_site_itself_changed(
     tmp_path: Path, change
 ) -> None:
     _fake_site(tmp_path, ["overview", "region-a", "region-b"])
-    pipeline.record_render(tmp_path)
+    report_site.record_render(tmp_path)
     change(tmp_path)
-    assert pipeline.plan_render(tmp_path) is None
+    assert report_site.plan_render(tmp_path) is None
 
 
 def test_report_over_a_folder_of_daily_files_reruns_after_an_update_only(tmp_path: Path) -> None:
@@ -265,7 +267,7 @@ def test_report_over_a_folder_of_daily_files_reruns_after_an_update_only(tmp_pat
     inputs = {**_inputs(tmp_path), "calls": raw, "output": tmp_path / "data" / "cleaned"}
     ran: list[str] = []
 
-    def fake_execute(job: pipeline.NotebookJob, reports_dir: Path) -> float:
+    def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         ran.append(job.name)
         job.output(reports_dir).write_text("{}")
         return 0.0

@@ -15,9 +15,9 @@ import pytest
 from conftest import serve_s3
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.cli import main
 from support_analytics.etl import run_etl
+from support_analytics.io import storage
 
 pytestmark = pytest.mark.s3
 

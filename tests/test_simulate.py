@@ -14,10 +14,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from support_analytics import schema
+from support_analytics import config, schema
 from support_analytics import simulate as sim
 from support_analytics.config import SIM_AGENTS_NAME, SIM_CALLS_NAME
 from support_analytics.simulate import REGIONS, RESOLUTIONS, SimulationSummary, simulate
+from support_analytics.simulate import calls as sim_calls
+from support_analytics.simulate import roster as sim_roster
+from support_analytics.simulate import run as sim_run
+from support_analytics.simulate import text as sim_text
+from support_analytics.simulate import world as sim_world
 
 ISO = re.compile(schema.ISO_TIMESTAMP_REGEX)
 ISSUE_NAMES = {it.name for it in sim.ISSUE_TYPES}
@@ -122,7 +127,7 @@ def test_different_seed_gives_different_calls(tmp_path: Path) -> None:
 def test_chunking_keeps_lines_unique_ordered_and_repeat_callers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sim, "CHUNK_CALLS", 700)
+    monkeypatch.setattr(sim_run, "CHUNK_CALLS", 700)
     summary = run(tmp_path, calls=5000, days=30, dirty_rate=0.0)
     calls = [json.loads(line) for line in read_lines(summary.calls_path)]
     ids = [c[schema.CALL_ID] for c in calls]
@@ -157,7 +162,7 @@ def test_a_failed_run_leaves_the_previous_files_untouched(
     def boom(self: object, rows: object) -> bytes:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(sim._Renderer, "render", boom)
+    monkeypatch.setattr(sim_text.Renderer, "render", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         run(tmp_path, calls=800, seed=3)
     assert summary.calls_path.read_bytes() == before
@@ -304,10 +309,10 @@ def test_mondays_are_busier_than_weekends(clean_run: dict[str, Any]) -> None:
 
 def test_calls_span_the_requested_days(clean_run: dict[str, Any]) -> None:
     days = {parse_ts(c[schema.START_TIME]).date() for c in clean_run["calls"]}  # type: ignore[union-attr]
-    first = dt.date.fromisoformat(sim.SIM_DEFAULT_START)
+    first = dt.date.fromisoformat(config.SIM_DEFAULT_START)
     assert min(days) == first
-    assert max(days) <= first + dt.timedelta(days=sim.SIM_DEFAULT_DAYS)
-    assert len(days) >= sim.SIM_DEFAULT_DAYS - 1
+    assert max(days) <= first + dt.timedelta(days=config.SIM_DEFAULT_DAYS)
+    assert len(days) >= config.SIM_DEFAULT_DAYS - 1
 
 
 # --- repeat callers -----------------------------------------------------------------------
@@ -366,12 +371,12 @@ def test_every_line_is_valid_utf8_and_newline_terminated(dirty_run: dict[str, An
 def test_fast_and_flexible_renderers_write_the_same_lines() -> None:
     """Lines the fast path writes must match the per-field path used for structural faults."""
     rng = np.random.default_rng(5)
-    roster = sim._Roster.make(rng, 12)
-    generator = sim._CallGenerator(rng, roster, 3000, 10, dt.date(2026, 1, 5), 0.3)
-    renderer = sim._Renderer(agents=12, calls=3000, customers=generator.customer_pool)
+    roster = sim_roster.Roster.make(rng, 12)
+    generator = sim_calls.CallGenerator(rng, roster, 3000, 10, dt.date(2026, 1, 5), 0.3)
+    renderer = sim_text.Renderer(agents=12, calls=3000, customers=generator.customer_pool)
     rows = generator.chunk(0, 3000)
-    rows = rows.take(np.flatnonzero(np.isin(rows.fault, (sim._CLEAN, *sim._FAST_FAULTS))))
-    assert len(set(rows.fault.tolist())) == 1 + len(sim._FAST_FAULTS)
+    rows = rows.take(np.flatnonzero(np.isin(rows.fault, (sim_world.CLEAN, *sim_world.FAST_FAULTS))))
+    assert len(set(rows.fault.tolist())) == 1 + len(sim_world.FAST_FAULTS)
     flexible = "".join(renderer._render_flexible(rows).to_pylist()).encode()
     assert renderer.render(rows).to_pybytes() == flexible
 

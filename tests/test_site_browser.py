@@ -17,8 +17,8 @@ from urllib.parse import quote
 import pytest
 from test_notebooks import XSS_AGENT, XSS_REGION
 
-from support_analytics import browser as sb
-from support_analytics import charts, labels, metrics, website
+from support_analytics.report import browser as sb
+from support_analytics.report import charts, labels, metrics, website
 
 pytestmark = [
     pytest.mark.slow,
@@ -216,7 +216,7 @@ _KPIS = ("calls", "aht", "csat", "resolution_rate", "fcr", "escalation_rate")
 
 
 def _expected(parquet: Path, regions, issues, start: str, end: str) -> dict:
-    """What the page must show for a selection, computed by DuckDB (support_analytics.metrics)."""
+    """What the page must show for a selection, computed by DuckDB (report.metrics)."""
     seg = metrics.segment(parquet, None, start, end, regions=regions, issues=issues)
     comparison = metrics.kpi_comparison(seg)
     boxes = {
@@ -280,8 +280,8 @@ def _fragment(regions, issues, period: dict) -> str:
 def test_filters_give_duckdbs_numbers_for_random_selections(site: Path, chromium, built) -> None:
     """24 seeded selections (regions, issues, presets, custom ranges, empty ones), each opened by
     its link: every value box and every leaderboard row read from the page equals what
-    support_analytics.metrics computes in DuckDB for the same selection."""
-    from support_analytics import slices
+    support_analytics.report.metrics computes in DuckDB for the same selection."""
+    from support_analytics.report import slices
 
     parquet = built.parquet
     regions = metrics.regions(parquet)

@@ -2,7 +2,7 @@
 
 The exactness tests build the payload from real ETL output, run slicer.js's compute() under
 node (tests/js/run_compute.js) for many seeded random selections, and require every number to
-equal what support_analytics.metrics computes in DuckDB for the same selection, and every
+equal what support_analytics.report.metrics computes in DuckDB for the same selection, and every
 displayed string to equal labels' / charts.leaderboard_frame's rendering of it.
 """
 
@@ -21,9 +21,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from support_analytics import charts, labels, metrics, slices
 from support_analytics import schema as s
 from support_analytics.etl import run_etl
+from support_analytics.report import charts, labels, metrics, slices
+from support_analytics.report.metrics import agents as metrics_agents
 from support_analytics.simulate import simulate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,7 +251,7 @@ def test_node_unit_tests_pass() -> None:
 def test_every_number_matches_metrics_on_simulated_data(
     simulated_parquet: Path, listed_unknown: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(metrics, "LEADERBOARD_UNKNOWN_AGENTS", listed_unknown)
+    monkeypatch.setattr(metrics_agents, "LEADERBOARD_UNKNOWN_AGENTS", listed_unknown)
     payload = slices.build_slice_data(simulated_parquet)
     assert "" in payload["issues"]  # calls without an issue type are selectable
     unknown = [

@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.errors import InputError
 from support_analytics.etl import run_etl
+from support_analytics.io import storage
 
 pytestmark = pytest.mark.spark
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support_analytics import website
+from support_analytics.report import website
 
 NODE = shutil.which("node")
 

@@ -17,7 +17,8 @@ One module per concern, arrows pointing one way:
   (staging into partitions, the id index, the ``--force`` cut); ``incremental_s3`` for
   s3:// outputs;
 * ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only;
-  ``one_pass``: the DuckDB engine's single stream for one plain file.
+  ``one_pass``: the DuckDB engine's single stream for one plain file;
+* ``step``: a run with the configured default paths (the report and its notebooks).
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ from support_analytics.etl.run_steps import (
     check_partition_by,
     is_up_to_date,
 )
+from support_analytics.etl.step import EtlStep, run_etl_step
 
 __all__ = [
     "ENGINE",
     "PARTITION_COLUMNS",
     "CleanResult",
     "EtlResult",
+    "EtlStep",
     "check_partition_by",
     "clean_calls",
     "clean_calls_detailed",
@@ -49,5 +52,6 @@ __all__ = [
     "load_calls",
     "recover_interrupted_run",
     "run_etl",
+    "run_etl_step",
     "verify_run",
 ]

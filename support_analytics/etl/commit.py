@@ -21,10 +21,11 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from support_analytics import config, storage
+from support_analytics import config
 from support_analytics.errors import IntegrityError, LockedError
-from support_analytics.files import atomic_write_bytes, fsync_dir, remove, replace_local
-from support_analytics.manifest import read_manifest, verify_output, write_manifest
+from support_analytics.io import storage
+from support_analytics.io.files import atomic_write_bytes, fsync_dir, remove, replace_local
+from support_analytics.io.manifest import read_manifest, verify_output, write_manifest
 
 COMMIT_RECORD = "commit.json"
 

@@ -53,7 +53,7 @@ from support_analytics.etl.rules import (
 from support_analytics.etl.run import run_calls
 from support_analytics.etl.run_steps import EtlResult
 from support_analytics.etl.writers import arrow_allocator, write_kept, write_rejects, write_staged
-from support_analytics.files import file_sha256
+from support_analytics.io.files import file_sha256
 from support_analytics.progress import Progress
 
 ENGINE = "duckdb"

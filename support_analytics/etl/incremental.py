@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from support_analytics import config, storage
+from support_analytics import config
 from support_analytics import schema as s
 from support_analytics.errors import InputError
 from support_analytics.etl.commit import (
@@ -47,8 +47,9 @@ from support_analytics.etl.incremental_partitions import (
     stage_new_files,
 )
 from support_analytics.etl.run_steps import EtlResult, lap_timer, read_agents
-from support_analytics.files import fsync_file
-from support_analytics.manifest import read_manifest
+from support_analytics.io import storage
+from support_analytics.io.files import fsync_file
+from support_analytics.io.manifest import read_manifest
 
 
 def run_incremental(

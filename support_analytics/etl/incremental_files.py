@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.errors import InputError
 from support_analytics.etl.engine import Staged
 from support_analytics.etl.run_steps import EtlResult, result_from_manifest, run_options
-from support_analytics.files import stream_sha256
-from support_analytics.fingerprint import combined_sha256, fingerprint, matches
-from support_analytics.manifest import INCREMENTAL_MODE, cleaned_calls_manifest
+from support_analytics.io import storage
+from support_analytics.io.files import stream_sha256
+from support_analytics.io.fingerprint import combined_sha256, fingerprint, matches
+from support_analytics.io.manifest import INCREMENTAL_MODE, cleaned_calls_manifest
 
 #: Names of files still being written (or hidden): never read, counted as skipped.
 SKIP_PREFIXES = (".", "_")

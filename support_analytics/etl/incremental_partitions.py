@@ -23,7 +23,7 @@ from support_analytics.etl.engine import Engine
 from support_analytics.etl.incremental_files import file_entry
 from support_analytics.etl.rules import connect, sql_str
 from support_analytics.etl.run_steps import stage_checked, staging_for
-from support_analytics.fingerprint import matches
+from support_analytics.io.fingerprint import matches
 
 #: The id index lives beside the output: ``<output>.ids/ids-<seq>.parquet``.
 ID_INDEX_SUFFIX = ".ids"

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support_analytics import config, storage
+from support_analytics import config
 from support_analytics.errors import InputError
 from support_analytics.etl.engine import Engine
 from support_analytics.etl.incremental_files import (
@@ -47,9 +47,10 @@ from support_analytics.etl.run_steps import (
     lap_timer,
     read_agents,
 )
-from support_analytics.files import replace_local
-from support_analytics.fingerprint import combined_sha256
-from support_analytics.manifest import read_manifest, write_manifest
+from support_analytics.io import storage
+from support_analytics.io.files import replace_local
+from support_analytics.io.fingerprint import combined_sha256
+from support_analytics.io.manifest import read_manifest, write_manifest
 
 
 def id_index_url(output: str) -> str:

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.etl.engine import Engine
 from support_analytics.etl.incremental_files import file_entry
 from support_analytics.etl.incremental_partitions import append_rejects, ensure_dir, id_file_name
 from support_analytics.etl.run_steps import REMOTE_STAGING_SUFFIX, stage_checked, staging_for
+from support_analytics.io import storage
 
 #: An id file: the kept call_ids of one input file.
 _IDS_SCHEMA = pa.schema([(s.CALL_ID, pa.string())])

@@ -25,9 +25,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from support_analytics import storage
 from support_analytics.errors import InputError
 from support_analytics.etl.rules import sql_str
+from support_analytics.io import storage
 
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"

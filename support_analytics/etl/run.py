@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from support_analytics import config, storage
+from support_analytics import config
 from support_analytics.etl.commit import (
     commit,
     discard_work_dir,
@@ -52,8 +52,9 @@ from support_analytics.etl.run_steps import (
     stage_checked,
     staging_for,
 )
-from support_analytics.files import fsync_file
-from support_analytics.manifest import read_manifest, write_manifest
+from support_analytics.io import storage
+from support_analytics.io.files import fsync_file
+from support_analytics.io.manifest import read_manifest, write_manifest
 
 
 def run(

@@ -18,12 +18,12 @@ from typing import Any
 import pyarrow as pa
 
 from support_analytics import schema as s
-from support_analytics import storage
 from support_analytics.errors import ContractError, InputError
 from support_analytics.etl.engine import Engine, Staged, Staging
 from support_analytics.etl.rules import agents_table, load_agents
-from support_analytics.fingerprint import fingerprint, matches
-from support_analytics.manifest import cleaned_calls_manifest
+from support_analytics.io import storage
+from support_analytics.io.fingerprint import fingerprint, matches
+from support_analytics.io.manifest import cleaned_calls_manifest
 
 PARTITION_COLUMNS: tuple[str, ...] = (s.CALL_DATE,)
 # Beside an s3:// output, where an engine that writes S3 itself stages before the move.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from support_analytics import config, storage
+from support_analytics import config
 from support_analytics import schema as s
 from support_analytics.errors import ContractError, InputError
 from support_analytics.etl.engine import Staged, Staging
@@ -29,6 +29,7 @@ from support_analytics.etl.spark_rules import (
     parse_calls,
     rejected_rows,
 )
+from support_analytics.io import storage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -1,6 +1,6 @@
 // Reads {"payload": ..., "selections": [...]} as JSON on stdin and writes, as JSON on stdout,
 // the decoded model's compute() for each selection plus the display formats the page uses.
-// The exactness test (tests/test_slices.py) compares these with support_analytics.metrics.
+// The exactness test (tests/test_slices.py) compares these with support_analytics.report.metrics.
 'use strict';
 const path = require('node:path');
 const S = require(path.join(__dirname, '..', '..', 'support_analytics', 'web', 'slicer.js'));

@@ -1,4 +1,4 @@
-// Unit tests of support_analytics/web/slicer.js on small hand-made payloads:
+// Unit tests of support_analytics/report/web/slicer.js on small hand-made payloads:
 //   node --test tests/js/
 // (tests/test_slices.py runs this too, and checks the same code against DuckDB on real data.)
 'use strict';

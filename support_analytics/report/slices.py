@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from support_analytics import files, metrics
 from support_analytics import schema as s
+from support_analytics.io import files
+from support_analytics.report import metrics
 
 FORMAT = "support-analytics-slices"
 VERSION = 1

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support_analytics import storage
-from support_analytics.fingerprint import current_sha256, fingerprint
+from support_analytics.io import storage
+from support_analytics.io.fingerprint import current_sha256, fingerprint
 
 MANIFEST_FORMAT = 1
 #: The ``mode`` of a manifest written by a folder run (``etl/incremental.py``): its outputs

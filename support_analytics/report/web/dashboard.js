@@ -246,7 +246,7 @@
       if (plot.querySelector('.main-svg')) {
         Plotly.react(plot, fig.data, fig.layout, config);
       } else {
-        plot._saFigure = fig; // drawn when its card gets a size (charts._WHEN_SIZED)
+        plot._saFigure = fig; // drawn when its card gets a size (charts.WHEN_SIZED)
       }
     });
   }

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from support_analytics.files import atomic_write_bytes
+from support_analytics.io.files import atomic_write_bytes
 
 #: Our own folder inside Quarto's ``site_libs``: the shared libraries every page points at.
 LIBS_DIR_NAME = "support-analytics"

@@ -15,7 +15,7 @@ from typing import Any
 import fsspec
 
 from support_analytics.errors import InputError
-from support_analytics.files import atomic_write_bytes, replace_local
+from support_analytics.io.files import atomic_write_bytes, replace_local
 
 _REMOTE_PREFIXES = ("s3://", "s3a://", "s3n://")
 

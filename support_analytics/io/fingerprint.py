@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support_analytics import storage
-from support_analytics.files import file_sha256, stream_sha256
+from support_analytics.io import storage
+from support_analytics.io.files import file_sha256, stream_sha256
 
 
 def fingerprint(
