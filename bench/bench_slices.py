@@ -40,7 +40,7 @@ from measure import run_measured
 CLI = [sys.executable, "-m", "support_analytics"]
 HERE = Path(__file__).resolve().parent
 TIMING_JS = HERE / "slicer_timing.js"
-SLICER_JS = HERE.parent / "support_analytics" / "web" / "slicer.js"
+SLICER_JS = HERE.parent / "support_analytics" / "report" / "web" / "slicer.js"
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>slicer timing</title></head>
 <body><pre id="out">pending</pre>
 <script type="application/json" id="data">%(payload)s</script>

@@ -6,7 +6,7 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const S = require(path.join(__dirname, '..', 'support_analytics', 'web', 'slicer.js'));
+const S = require(path.join(__dirname, '..', 'support_analytics', 'report', 'web', 'slicer.js'));
 
 async function main() {
   const [payloadPath, selectionsPath, repeatsArg] = process.argv.slice(2);

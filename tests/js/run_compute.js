@@ -3,7 +3,7 @@
 // The exactness test (tests/test_slices.py) compares these with support_analytics.report.metrics.
 'use strict';
 const path = require('node:path');
-const S = require(path.join(__dirname, '..', '..', 'support_analytics', 'web', 'slicer.js'));
+const S = require(path.join(__dirname, '..', '..', 'support_analytics', 'report', 'web', 'slicer.js'));
 
 function display(result) {
   const boxes = {};

@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const zlib = require('node:zlib');
-const S = require(path.join(__dirname, '..', '..', 'support_analytics', 'web', 'slicer.js'));
+const S = require(path.join(__dirname, '..', '..', 'support_analytics', 'report', 'web', 'slicer.js'));
 
 const MEASURES = ['calls', 'duration_cs', 'rated', 'rating_sum', 'rating_good', 'resolved',
   'escalated', 'repeated', 'fcr'];
