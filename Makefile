@@ -40,10 +40,15 @@ test: $(STAMP) ## lint and run the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+test-fast: $(STAMP) ## lint and the quick tests: no Spark, no Quarto render, no browser (~2 min)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -m "not slow and not spark"
+
 bench: $(STAMP) ## reproduce the benchmark figures (takes minutes; writes outside the repo)
 	$(BIN)/python bench/bench_etl.py
 
 clean: $(STAMP) ## remove generated data, reports and the site (keeps the committed sample)
 	$(BIN)/support-analytics clean
 
-.PHONY: help setup data report screenshots test bench clean
+.PHONY: help setup data report screenshots test test-fast bench clean
