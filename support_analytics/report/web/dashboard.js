@@ -34,7 +34,7 @@
   }
 
   // ------------------------------------------------------------------------------------------
-  // Figures: the same traces and layouts as charts.py builds from metrics' frames
+  // Figures: the same traces and layouts as report/charts/ builds from metrics' frames
   // ------------------------------------------------------------------------------------------
   function layout(cfg, extra) {
     var out = clone(cfg.layout);

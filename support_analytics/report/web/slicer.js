@@ -4,7 +4,7 @@
  * The payload is built by support_analytics/report/slices.py (build_slice_data): cells of integer
  * sums keyed by day x agent x issue (and day x region/issue group x hour, duration bin or
  * resolution). Every number here is a sum over the cells a selection covers, or the same
- * IEEE division of two such sums that support_analytics/report/metrics.py performs in DuckDB, so the
+ * IEEE division of two such sums that support_analytics/report/metrics/ performs in DuckDB, so the
  * page shows what metrics shows for the same selection.
  *
  * A plain classic script (module scripts are blocked on file://) with no dependencies: it
