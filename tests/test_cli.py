@@ -35,12 +35,12 @@ def etl_args(tmp_path: Path, calls: Path) -> list[str]:
 def test_etl_prints_a_summary_and_reconciles(tmp_path: Path) -> None:
     proc = cli(*etl_args(tmp_path, FIXTURES / "calls_every_reject.json"))
     assert proc.returncode == 0, proc.stderr
-    assert "9 rows in, 2 kept, 7 rejected" in proc.stdout
+    assert "10 rows in, 2 kept, 8 rejected" in proc.stdout
     manifest = json.loads((tmp_path / "out" / "m.json").read_text())
     rows = manifest["rows"]
     assert rows["input"] == rows["output"] + sum(rows["rejected"].values())
     rejects = (tmp_path / "out" / "r.jsonl").read_text().splitlines()
-    assert len(rejects) == 7
+    assert len(rejects) == 8
 
 
 def test_second_run_says_up_to_date_and_force_reruns(tmp_path: Path) -> None:
