@@ -89,6 +89,18 @@ def test_corrupt_manifest_is_rebuilt_with_a_warning(tmp_path: Path) -> None:
         (b"a,b\n1,2\n", None, "not NDJSON"),
         (b'{"call_id": "A"}\n', "agent_id,name\nA1,x\n", "missing column"),
         (b'{"call_id": "A"}\n', "agent_id,agent_name,region\nA,x,y\nA,z,y\n", "duplicate"),
+        (b"\n \n", None, "only blank lines); check that --calls names the calls export"),
+        (b'{"call_id": "A"}\r{"call_id": "B"}\r', None, "bare CR; convert them with: tr"),
+        (
+            b'{"call_id": "A"}\n',
+            'agent_id,agent_name,region\nA1,Jo,EU\nA2,"Li,EU\nA3,x,y\n',
+            "line 3",
+        ),
+        (
+            b'{"call_id": "A"}\n',
+            f"agent_id,agent_name,region\nA1,Jo,{'r' * 101}\n",
+            "region is 101",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_code_2(
@@ -107,6 +119,16 @@ def test_bad_input_gives_one_line_and_exit_code_2(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_a_note_about_the_slower_reader_names_the_calls_file(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.json"
+    shutil.copy(FIXTURES / "calls_clean.json", calls)
+    with calls.open("ab") as fh:  # a carriage return inside a line: not for the fast reader
+        fh.write(b'{"call_id": "CR\r1"}\n')
+    proc = cli(*etl_args(tmp_path, calls))
+    assert proc.returncode == 0, proc.stderr
+    assert f"etl: {calls}: it has carriage returns but not CRLF line ends" in proc.stderr
 
 
 def test_a_file_in_the_way_of_the_output_folder_is_named_in_plain_words(tmp_path: Path) -> None:
