@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-#: Bump when a column is added, removed, renamed or changes type.
-SCHEMA_VERSION = "1.0"
+#: Bump when a column is added, removed, renamed or changes type, or when the rules change
+#: what a column may hold (1.1: text fields have a maximum length, ``FIELD_MAX_LENGTH``).
+#: The manifest records it, so an output cleaned under other rules is never taken as up to
+#: date or added to.
+SCHEMA_VERSION = "1.1"
 
 # --- raw input (NDJSON calls) -------------------------------------------------------------
 CALL_ID = "call_id"
@@ -41,6 +44,28 @@ RAW_CALL_FIELDS: tuple[str, ...] = (
 #: Columns agents.csv must have (extra columns are ignored).
 AGENT_COLUMNS: tuple[str, ...] = (AGENT_ID, AGENT_NAME, REGION)
 
+# --- bounded text ------------------------------------------------------------------------
+# One 20 MB issue type once made the report take two minutes and 4.5 GB: every text value is
+# a label, a legend entry or a filter option somewhere. So each text field has a maximum
+# length, in characters (Unicode code points) of the value with its spaces trimmed, the
+# value the Parquet would hold. Ids allow 256 (an email address, a URN or an AWS ARN fits);
+# categories and names allow 100. A call line with a longer value is rejected whole
+# (REJECT_TOO_LONG), never truncated; agents.csv with one is refused (ids and names there
+# are typed by hand, and a truncated name would be a silent edit).
+MAX_ID_LENGTH = 256
+MAX_NAME_LENGTH = 100
+FIELD_MAX_LENGTH: dict[str, int] = {
+    CALL_ID: MAX_ID_LENGTH,
+    AGENT_ID: MAX_ID_LENGTH,
+    CUSTOMER_ID: MAX_ID_LENGTH,
+    ISSUE_TYPE: MAX_NAME_LENGTH,
+    RESOLUTION: MAX_NAME_LENGTH,
+    AGENT_NAME: MAX_NAME_LENGTH,
+    REGION: MAX_NAME_LENGTH,
+}
+#: The bounded fields of a call line (the rest come from agents.csv).
+BOUNDED_CALL_FIELDS: tuple[str, ...] = tuple(f for f in RAW_CALL_FIELDS if f in FIELD_MAX_LENGTH)
+
 # --- cleaned output -----------------------------------------------------------------------
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -69,6 +94,7 @@ CLEANED_COLUMNS: tuple[str, ...] = tuple(CLEANED_SCHEMA.names)
 # Reasons are checked in this order; a line gets the first that applies.
 REJECT_ENCODING = "invalid_encoding"
 REJECT_MALFORMED = "malformed_json"
+REJECT_TOO_LONG = "field_too_long"
 REJECT_MISSING_CALL_ID = "missing_call_id"
 REJECT_MISSING_TS = "missing_timestamp"
 REJECT_INVALID_TS = "invalid_timestamp"
@@ -78,6 +104,7 @@ REJECT_DUPLICATE = "duplicate_call_id"
 REJECT_REASONS: tuple[str, ...] = (
     REJECT_ENCODING,
     REJECT_MALFORMED,
+    REJECT_TOO_LONG,
     REJECT_MISSING_CALL_ID,
     REJECT_MISSING_TS,
     REJECT_INVALID_TS,

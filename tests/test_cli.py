@@ -35,12 +35,12 @@ def etl_args(tmp_path: Path, calls: Path) -> list[str]:
 def test_etl_prints_a_summary_and_reconciles(tmp_path: Path) -> None:
     proc = cli(*etl_args(tmp_path, FIXTURES / "calls_every_reject.json"))
     assert proc.returncode == 0, proc.stderr
-    assert "9 rows in, 2 kept, 7 rejected" in proc.stdout
+    assert "10 rows in, 2 kept, 8 rejected" in proc.stdout
     manifest = json.loads((tmp_path / "out" / "m.json").read_text())
     rows = manifest["rows"]
     assert rows["input"] == rows["output"] + sum(rows["rejected"].values())
     rejects = (tmp_path / "out" / "r.jsonl").read_text().splitlines()
-    assert len(rejects) == 7
+    assert len(rejects) == 8
 
 
 def test_second_run_says_up_to_date_and_force_reruns(tmp_path: Path) -> None:
@@ -89,6 +89,18 @@ def test_corrupt_manifest_is_rebuilt_with_a_warning(tmp_path: Path) -> None:
         (b"a,b\n1,2\n", None, "not NDJSON"),
         (b'{"call_id": "A"}\n', "agent_id,name\nA1,x\n", "missing column"),
         (b'{"call_id": "A"}\n', "agent_id,agent_name,region\nA,x,y\nA,z,y\n", "duplicate"),
+        (b"\n \n", None, "only blank lines); check that --calls names the calls export"),
+        (b'{"call_id": "A"}\r{"call_id": "B"}\r', None, "bare CR; convert them with: tr"),
+        (
+            b'{"call_id": "A"}\n',
+            'agent_id,agent_name,region\nA1,Jo,EU\nA2,"Li,EU\nA3,x,y\n',
+            "line 3",
+        ),
+        (
+            b'{"call_id": "A"}\n',
+            f"agent_id,agent_name,region\nA1,Jo,{'r' * 101}\n",
+            "region is 101",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_code_2(
@@ -107,6 +119,16 @@ def test_bad_input_gives_one_line_and_exit_code_2(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_a_note_about_the_slower_reader_names_the_calls_file(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.json"
+    shutil.copy(FIXTURES / "calls_clean.json", calls)
+    with calls.open("ab") as fh:  # a carriage return inside a line: not for the fast reader
+        fh.write(b'{"call_id": "CR\r1"}\n')
+    proc = cli(*etl_args(tmp_path, calls))
+    assert proc.returncode == 0, proc.stderr
+    assert f"etl: {calls}: it has carriage returns but not CRLF line ends" in proc.stderr
 
 
 def test_a_file_in_the_way_of_the_output_folder_is_named_in_plain_words(tmp_path: Path) -> None:

@@ -197,6 +197,12 @@ def test_columns_are_in_contract_order(tmp_path: Path) -> None:
         (call(end_time="2026-01-05T09:00:00Z"), s.REJECT_NON_POSITIVE),
         (call(call_id=...), s.REJECT_MISSING_CALL_ID),
         (call(call_id=" "), s.REJECT_MISSING_CALL_ID),
+        (call(issue_type="x" * (s.MAX_NAME_LENGTH + 1)), s.REJECT_TOO_LONG),
+        (call(resolution="\u00e9" * (s.MAX_NAME_LENGTH + 1)), s.REJECT_TOO_LONG),
+        (call(call_id="C" * (s.MAX_ID_LENGTH + 1)), s.REJECT_TOO_LONG),
+        (call(agent_id="A" * (s.MAX_ID_LENGTH + 1)), s.REJECT_TOO_LONG),
+        (call(customer_id="U" * (s.MAX_ID_LENGTH + 1)), s.REJECT_TOO_LONG),
+        (call(call_id=..., issue_type="x" * 20_000), s.REJECT_TOO_LONG),
     ],
 )
 def test_bad_line_is_rejected_with_its_reason(tmp_path: Path, line: str, reason: str) -> None:
@@ -204,6 +210,23 @@ def test_bad_line_is_rejected_with_its_reason(tmp_path: Path, line: str, reason:
     assert reasons(rejects) == [(2, reason)]
     assert rejects[0][s.REJECT_RAW] == line
     assert result.rows_out == 1
+
+
+def test_values_at_their_cap_are_kept_whole_counted_in_characters(tmp_path: Path) -> None:
+    issue = "\u00fc" * s.MAX_NAME_LENGTH  # 200 bytes, 100 characters
+    line = call("I" * s.MAX_ID_LENGTH, issue_type=f"  {issue}  ", resolution="r" * 100)
+    _, kept, rejects = run(tmp_path, [line])
+    assert rejects == []
+    assert kept[s.ISSUE_TYPE].tolist() == [issue]
+    assert kept[s.CALL_ID].tolist() == ["I" * s.MAX_ID_LENGTH]
+
+
+def test_an_over_long_line_does_not_claim_its_call_id(tmp_path: Path) -> None:
+    lines = [call("D", issue_type="x" * 5000), call("D", customer_id="ok")]
+    _, kept, rejects = run(tmp_path, lines)
+    assert kept[s.CUSTOMER_ID].tolist() == ["ok"]
+    assert reasons(rejects) == [(1, s.REJECT_TOO_LONG)]
+    assert rejects[0][s.REJECT_RAW] == lines[0]
 
 
 def test_first_duplicate_is_kept_and_later_ones_rejected(tmp_path: Path) -> None:
@@ -231,6 +254,7 @@ def test_every_reject_kind_in_one_file_reconciles(tmp_path: Path) -> None:
         (6, s.REJECT_NON_POSITIVE),
         (7, s.REJECT_DUPLICATE),
         (8, s.REJECT_MISSING_CALL_ID),
+        (10, s.REJECT_TOO_LONG),
     ]
     assert result.rows_in == len(lines) == len(kept) + len(rejects)
     assert result.manifest["rows"]["rejected"][s.REJECT_MALFORMED] == 2
@@ -333,11 +357,12 @@ def test_small_read_chunks_give_the_same_result(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "empty"),
-        (b"\n\n  \n", "no calls"),
-        (b'[{"call_id": "A"}]\n', "JSON array"),
-        (b"call_id,agent_id\nA,B\n", "not NDJSON"),
-        (b"\x00\x01\x02\xff\xfe\n", "not NDJSON"),
+        (b"", "empty.*; check that --calls names the calls export"),
+        (b"\n\n  \n", "no calls.*; check that --calls names the calls export"),
+        (b'[{"call_id": "A"}]\n', "JSON array.*convert it with"),
+        (b"call_id,agent_id\nA,B\n", "not NDJSON.*each line must be one JSON object"),
+        (b"\x00\x01\x02\xff\xfe\n", "not NDJSON.*check that --calls names the calls export"),
+        (b'{"call_id": "A"}\r{"call_id": "B"}\r', "not NDJSON.*bare CR.*convert them with: tr"),
     ],
 )
 def test_unusable_calls_file_is_a_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
@@ -357,32 +382,6 @@ def test_missing_calls_file_is_a_clear_error(tmp_path: Path) -> None:
             tmp_path / "r.jsonl",
             progress=False,
         )
-
-
-# --- agents.csv -------------------------------------------------------------------------------
-def test_agents_csv_with_bom_quotes_and_extra_columns_loads(tmp_path: Path) -> None:
-    path = tmp_path / "agents.csv"
-    path.write_bytes(b'\xef\xbb\xbfagent_id,team,agent_name,region\r\nA1,x,"Doe, J",Europe\r\n\r\n')
-    agents = load_agents(path)
-    assert agents.to_dict("records") == [
-        {s.AGENT_ID: "A1", s.AGENT_NAME: "Doe, J", s.REGION: "Europe"}
-    ]
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("agent_id,agent_name\nA1,Jo\n", "missing column"),
-        ("agent_id,agent_name,region\nA1,Jo,EU\nA1,Al,EU\n", "duplicate agent_id 'A1'"),
-        ("agent_id,agent_name,region\n,Jo,EU\n", "has no agent_id"),
-        ("", "empty"),
-    ],
-)
-def test_bad_agents_csv_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
-    path = tmp_path / "agents.csv"
-    path.write_text(content)
-    with pytest.raises(InputError, match=message):
-        load_agents(path)
 
 
 # --- in-memory API: same rules ----------------------------------------------------------------
@@ -415,6 +414,20 @@ def test_clean_calls_accepts_a_frame_built_by_hand() -> None:
     kept = clean_calls(frame, load_agents(AGENTS))
     assert kept[s.CALL_ID].tolist() == ["A"]
     assert kept[s.RATING].tolist() == [5]
+
+
+def test_clean_calls_rejects_over_long_fields_as_the_file_run_does() -> None:
+    frame = pd.DataFrame(
+        {
+            s.CALL_ID: ["A", "B"],
+            s.START_TIME: ["2026-01-05T09:00:00Z"] * 2,
+            s.END_TIME: ["2026-01-05T09:01:00Z"] * 2,
+            s.ISSUE_TYPE: ["billing", "x" * (s.MAX_NAME_LENGTH + 1)],
+        }
+    )
+    detailed = clean_calls_detailed(frame, load_agents(AGENTS))
+    assert detailed.kept[s.CALL_ID].tolist() == ["A"]
+    assert detailed.rejected[s.REJECT_REASON].tolist() == [s.REJECT_TOO_LONG]
 
 
 # --- the two line readers ---------------------------------------------------------------------

@@ -234,6 +234,46 @@ def test_the_run_says_how_many_files_it_skipped(tmp_path: Path, capsys: Any) -> 
     assert "2 skipped as hidden or still being written" in printed
 
 
+def test_an_update_says_how_many_ingested_files_it_did_not_read_again(
+    tmp_path: Path, capsys: Any
+) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    write(raw / "day2.json", call("C2", "2026-01-06"))
+    assert main(out.argv(raw)) == 0
+    write(raw / "day3.json", call("C3", "2026-01-07"))
+    capsys.readouterr()
+    assert main(out.argv(raw)) == 0
+    assert "1 new file(s) read, 2 already ingested" in capsys.readouterr().out
+    assert main(out.argv(raw)) == 0
+    assert "0 new file(s) read, 3 already ingested" in capsys.readouterr().out
+
+
+def test_an_update_takes_the_layout_from_the_manifest(tmp_path: Path, capsys: Any) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    write(raw / "day1.json", call("C1"))
+    assert main(out.argv(raw)) == 0
+    write(raw / "day2.json", call("C2", "2026-01-06"))
+    capsys.readouterr()
+    argv = out.argv(raw)
+    argv = argv[: argv.index("--partition-by")]  # the daily command, without the layout
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "1 rows in, 1 kept" in capsys.readouterr().out
+    assert sorted(p.parent.name for p in out.output.rglob("*.parquet")) == [
+        "call_date=2026-01-05",
+        "call_date=2026-01-06",
+    ]
+
+
+def test_an_update_of_a_single_file_output_is_refused_with_the_fix(tmp_path: Path) -> None:
+    out, raw = Out(tmp_path / "out"), tmp_path / "raw"
+    day1 = write(raw / "day1.json", call("C1"))
+    run_etl(day1, AGENTS, out.output, out.manifest, out.rejects, progress=False)
+    proc = run_cli(out.argv(raw), tmp_path / "logs")
+    assert proc.returncode == 2
+    assert "written from a single calls file" in proc.stderr and "--rebuild" in proc.stderr
+
+
 def test_a_folder_needs_partition_by_call_date(tmp_path: Path) -> None:
     write(tmp_path / "raw" / "day1.json", call("C1"))
     with pytest.raises(InputError, match="--partition-by call_date"):

@@ -121,6 +121,17 @@ def test_only_ascii_spaces_are_trimmed_by_both_engines(spark: Any, tmp_path: Pat
     assert local["manifest"]["rows"]["blank_lines"] == 1
 
 
+def test_over_long_fields_are_rejected_by_both_engines_alike(spark: Any, tmp_path: Path) -> None:
+    # Lengths in characters of the trimmed text: escapes, accents and emoji count one each.
+    calls = FIXTURES / "hostile" / "calls" / "field_too_long.json"
+    local, remote = run_both(spark, calls, tmp_path)
+    assert_same(local, remote)
+    assert local["table"][s.CALL_ID].to_pylist() == sorted(
+        ["AT-CAP", "SHORT-IN-BYTES", "LONG-NOTES-IGNORED"]
+    )
+    assert [r[s.REJECT_REASON] for r in local["rejects"]] == [s.REJECT_TOO_LONG] * 7
+
+
 def test_partitioned_output_is_identical(spark: Any, tmp_path: Path) -> None:
     local, remote = run_both(spark, EDGE, tmp_path, partition_by=s.CALL_DATE)
     assert_same(local, remote)

@@ -2,7 +2,8 @@
 
 One module per concern, arrows pointing one way:
 
-* ``rules``: the rule SQL and the agents lookup (the spec, readable on its own);
+* ``rules``: the rule SQL and the agents lookup (the spec, readable on its own); ``agents``:
+  agents.csv read and checked;
 * ``lines``: an NDJSON file as numbered lines (the fast and the line-by-line reader);
 * ``handoff``: the reader and read-ahead threads and their bounded hand-off;
 * ``writers``: the staged rows, the kept rows' Parquet and the rejects JSONL;
@@ -23,11 +24,11 @@ One module per concern, arrows pointing one way:
 
 from __future__ import annotations
 
+from support_analytics.etl.agents import load_agents
 from support_analytics.etl.commit import recover_interrupted_run, verify_run
 from support_analytics.etl.duckdb_engine import ENGINE, run_etl
 from support_analytics.etl.incremental_files import is_drop_input, list_call_files
 from support_analytics.etl.memory import CleanResult, clean_calls, clean_calls_detailed, load_calls
-from support_analytics.etl.rules import load_agents
 from support_analytics.etl.run_steps import (
     PARTITION_COLUMNS,
     EtlResult,

@@ -91,7 +91,9 @@ class DuckDBEngine:
                 job.lap("one_pass")
                 return one.staged
             if not one.line_by_line and job.progress:
-                print(f"etl: {one.fallback}; taking the staged path instead", file=sys.stderr)
+                print(
+                    f"etl: {calls}: {one.fallback}; taking the staged path instead", file=sys.stderr
+                )
         if one is not None and one.line_by_line:
             fast = FastResult(None, one.sha256, one.fallback)
         else:
@@ -100,7 +102,10 @@ class DuckDBEngine:
             lines, calls_sha = fast.lines, fast.sha256
         else:
             if fast.fallback and job.progress:
-                print(f"etl: {fast.fallback}; reading it line by line instead", file=sys.stderr)
+                print(
+                    f"etl: {calls}: {fast.fallback}; reading it line by line instead",
+                    file=sys.stderr,
+                )
             lines, calls_sha = stage_slow(
                 con, calls, agents, staged_path, job.progress, job.chunk_bytes, fast.sha256
             )

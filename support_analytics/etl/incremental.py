@@ -46,7 +46,7 @@ from support_analytics.etl.incremental_partitions import (
     link_kept_parts,
     stage_new_files,
 )
-from support_analytics.etl.run_steps import EtlResult, lap_timer, read_agents
+from support_analytics.etl.run_steps import EtlResult, lap_timer, names_output, read_agents
 from support_analytics.io import storage
 from support_analytics.io.files import fsync_file
 from support_analytics.io.manifest import read_manifest
@@ -142,7 +142,7 @@ def _check_previous(
     """Refuse to add to an output made another way, with other agents, or changed since."""
     fix = "rerun with --rebuild to reprocess every file"
     described = (previous.get("output") or {}).get("path")
-    same = described is None or _same_path(Path(str(described)), output)
+    same = described is None or names_output(str(described), output)
     refuse_another_run(previous, agents, output, partition_by, manifest, same_output=same)
     want = [(f["name"], f["size"]) for f in (previous.get("output") or {}).get("files") or []]
     found = []
@@ -154,16 +154,6 @@ def _check_previous(
             f"{output}: its partition files differ from the manifest (changed or deleted "
             f"behind its back); {fix}"
         )
-
-
-def _same_path(recorded: Path, output: Path) -> bool:
-    """Whether a path the manifest recorded names ``output``. A relative recorded path was
-    relative to the folder of that run (the CLI's, not a notebook's), so it names ``output``
-    when it is the end of ``output``'s absolute path."""
-    here = output.absolute().parts
-    if recorded.is_absolute():
-        return recorded.parts == here
-    return len(recorded.parts) <= len(here) and here[-len(recorded.parts) :] == recorded.parts
 
 
 def _ingest(

@@ -126,7 +126,7 @@ def plan_files(
     cut = _first_changed(recorded, force, can_force)
     kept, dropped = recorded[:cut], recorded[cut:]
     new, copies = _new_files(listing.files, kept)
-    detail = _detail(listing, new, copies, dropped)
+    detail = _detail(listing, new, copies, dropped, kept)
     for path, original in copies:
         print(
             f"warning: {path} has the same content (sha256) as {original}, already "
@@ -196,7 +196,10 @@ def _detail(
     new: list[tuple[Path | str, str]],
     copies: list[tuple[Path | str, str]],
     dropped: list[dict[str, Any]],
+    kept: list[dict[str, Any]],
 ) -> str:
+    ingested = {e["path"] for e in kept}
+    already = sum(1 for path in listing.files if _key(path) in ingested)
     parts = [f"{len(new)} new file(s) read"]
     if dropped:
         again = {e["path"] for e in dropped} & {_key(p) for p, _ in new}
@@ -204,6 +207,7 @@ def _detail(
             f"{len(new)} file(s) read ({len(again)} again: --force from "
             f"{_name(dropped[0]['path'])} on; {len(dropped) - len(again)} gone)"
         ]
+    parts.append(f"{already:,} already ingested")
     parts.append(f"{len(listing.skipped)} skipped as hidden or still being written")
     if listing.others:
         parts.append(f"{len(listing.others)} not call files (by name)")

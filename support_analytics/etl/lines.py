@@ -30,6 +30,8 @@ from support_analytics.etl.rules import sql_str
 from support_analytics.io import storage
 
 GZIP_MAGIC = b"\x1f\x8b"
+#: The fix for a calls file with nothing to read: most often a wrong path or a cut export.
+NOT_THE_CALLS_FIX = "check that --calls names the calls export and that the export finished"
 BOM = b"\xef\xbb\xbf"
 _BATCH_ROWS = 65_536
 LINES_SCHEMA = pa.schema(
@@ -166,7 +168,7 @@ def check_calls_path(path: Path | str) -> Path | str:
     if fs.isdir(p):
         raise InputError(f"{path}: is a directory; pass the NDJSON calls file itself")
     if fs.size(p) == 0:
-        raise InputError(f"{path}: calls file is empty (0 bytes)")
+        raise InputError(f"{path}: calls file is empty (0 bytes); {NOT_THE_CALLS_FIX}")
     return path
 
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from support_analytics import config
 from support_analytics import schema as s
+from support_analytics.etl.agents import agents_table
 from support_analytics.etl.lines import check_calls_path, iter_chunks, open_calls
 from support_analytics.etl.rules import (
     DUP_LINES_SQL,
@@ -26,7 +27,6 @@ from support_analytics.etl.rules import (
     STAGED_DDL,
     WARNINGS_SQL,
     AgentLookup,
-    agents_table,
     connect,
     kept_sql,
     parse_sql,

@@ -2,23 +2,21 @@
 
 Both readers, the in-memory API and the writers build their queries from here, so notebooks,
 tests and the CLI can never disagree about what "clean" means. The Spark engine mirrors these
-rules in ``spark_rules.py`` and a parity suite holds the two together.
+rules in ``spark_rules.py`` and a parity suite holds the two together. agents.csv itself is
+read and checked in ``agents.py``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from support_analytics import config
 from support_analytics import schema as s
-from support_analytics.errors import ContractError, InputError
+from support_analytics.errors import ContractError
 
 
 def sql_str(value: str) -> str:
@@ -79,6 +77,15 @@ def _ts_sql(col: str) -> str:
     return f"CASE WHEN regexp_matches({col}, {_ISO}) THEN TRY_CAST({text} AS TIMESTAMPTZ) END"
 
 
+def _longer_than(col: str, cap: int) -> str:
+    """Over ``cap`` characters (code points, as Spark's length and Python's len count).
+
+    strlen (bytes, free in DuckDB) is never less than length, so only a value with more
+    bytes than the cap is counted character by character.
+    """
+    return f"(strlen({col}) > {cap} AND length({col}) > {cap})"
+
+
 def rules_sql(src: str, extra: str = "") -> str:
     """Raw text fields -> typed contract fields plus the reject reason (NULL when kept).
 
@@ -91,11 +98,17 @@ def rules_sql(src: str, extra: str = "") -> str:
     for name in (s.START_TIME, s.END_TIME):
         txt[name] = f"NULLIF(CAST({name} AS VARCHAR), '')"
     rating_ok = " OR ".join(f"rating_num = {n}" for n in range(s.MIN_RATING, s.MAX_RATING + 1))
+    trimmed = {s.ISSUE_TYPE: "issue_type_txt", s.RESOLUTION: "resolution_txt"}
+    too_long = " OR ".join(
+        _longer_than(trimmed.get(name, name), s.FIELD_MAX_LENGTH[name])
+        for name in s.BOUNDED_CALL_FIELDS
+    )
     return f"""
 SELECT line_number, byte_offset, raw{extra},
   CASE
     WHEN bad_encoding THEN '{s.REJECT_ENCODING}'
     WHEN NOT is_object THEN '{s.REJECT_MALFORMED}'
+    WHEN {too_long} THEN '{s.REJECT_TOO_LONG}'
     WHEN call_id IS NULL THEN '{s.REJECT_MISSING_CALL_ID}'
     WHEN start_txt IS NULL OR end_txt IS NULL THEN '{s.REJECT_MISSING_TS}'
     WHEN start_ts IS NULL OR end_ts IS NULL OR least(start_ts, end_ts) < {_TS_MIN}
@@ -306,79 +319,6 @@ def connect(workdir: Path | None = None) -> duckdb.DuckDBPyConnection:
     if workdir:
         con.execute(f"SET temp_directory = {sql_str(str(workdir / 'spill'))}")
     return con
-
-
-# --------------------------------------------------------------------------------------------
-# agents.csv
-# --------------------------------------------------------------------------------------------
-def load_agents(path: Path | str) -> pd.DataFrame:
-    """Read agents.csv (BOM, quoted commas and extra columns tolerated) and validate its ids.
-
-    Raises InputError for a missing/empty file, a missing required column, a row without an
-    agent_id, or a duplicated agent_id, since any of those would silently mis-attribute calls.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: agents file not found; pass --agents PATH")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: not UTF-8 (byte {exc.start}); re-save the agents file as UTF-8"
-        ) from None
-    # strict: an unterminated quote would otherwise swallow every later row into one name.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        rows = [row for row in reader if any(c.strip() for c in row)]
-    except csv.Error as exc:
-        raise InputError(
-            f"{path}: not valid CSV at line {reader.line_num} ({exc}); check the quoting"
-        ) from None
-    if not rows:
-        raise InputError(
-            f"{path}: agents file is empty; it needs a header {','.join(s.AGENT_COLUMNS)}"
-        )
-    header = [h.strip().lower() for h in rows[0]]
-    missing = [c for c in s.AGENT_COLUMNS if c not in header]
-    if missing:
-        raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)}; the header needs "
-            f"{','.join(s.AGENT_COLUMNS)} (found {','.join(header) or 'nothing'})"
-        )
-    idx = {c: header.index(c) for c in s.AGENT_COLUMNS}
-    records: dict[str, list[str | None]] = {c: [] for c in s.AGENT_COLUMNS}
-    seen: dict[str, int] = {}
-    for line_no, row in enumerate(rows[1:], start=2):
-        values = {c: (row[i].strip() if i < len(row) else "") for c, i in idx.items()}
-        agent_id = values[s.AGENT_ID]
-        if not agent_id:
-            raise InputError(
-                f"{path}: row {line_no} has no {s.AGENT_ID}; fill it in or delete the row"
-            )
-        if agent_id in seen:
-            raise InputError(
-                f"{path}: duplicate {s.AGENT_ID} {agent_id!r} on rows {seen[agent_id]} and "
-                f"{line_no}; each agent must appear once"
-            )
-        seen[agent_id] = line_no
-        for c in s.AGENT_COLUMNS:
-            records[c].append(values[c] or None)
-    return pd.DataFrame(records, columns=list(s.AGENT_COLUMNS), dtype=object)
-
-
-def agents_table(agents: pd.DataFrame) -> pa.Table:
-    """A validated agents frame as Arrow text columns (what both engines look agents up in)."""
-    missing = [c for c in s.AGENT_COLUMNS if c not in agents.columns]
-    if missing:
-        raise InputError(f"agents table is missing column(s) {', '.join(missing)}")
-    cols = {}
-    for c in s.AGENT_COLUMNS:
-        values = [None if pd.isna(v) else str(v).strip() or None for v in agents[c].tolist()]
-        cols[c] = pa.array(values, type=pa.string())
-    ids = [v for v in cols[s.AGENT_ID].to_pylist() if v is not None]
-    if len(ids) != len(set(ids)):
-        raise InputError(f"agents table has duplicate {s.AGENT_ID} values")
-    return pa.table(cols)
 
 
 def to_contract(table: pa.Table) -> pa.Table:

@@ -48,6 +48,7 @@ from support_analytics.etl.run_steps import (
     lap_timer,
     manifest_payload,
     read_agents,
+    recorded_partition_by,
     result_from_manifest,
     stage_checked,
     staging_for,
@@ -129,6 +130,8 @@ def run_calls(
     a folder from scratch.
     """
     if is_drop_input(calls):
+        if partition_by is None:  # an update keeps the layout its output was written in
+            partition_by = recorded_partition_by(manifest, output)
         return run_incremental(
             engine,
             calls,

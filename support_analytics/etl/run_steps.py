@@ -19,11 +19,12 @@ import pyarrow as pa
 
 from support_analytics import schema as s
 from support_analytics.errors import ContractError, InputError
+from support_analytics.etl.agents import agents_table, load_agents
 from support_analytics.etl.engine import Engine, Staged, Staging
-from support_analytics.etl.rules import agents_table, load_agents
+from support_analytics.etl.lines import GZIP_MAGIC, NOT_THE_CALLS_FIX
 from support_analytics.io import storage
 from support_analytics.io.fingerprint import fingerprint, matches
-from support_analytics.io.manifest import cleaned_calls_manifest
+from support_analytics.io.manifest import cleaned_calls_manifest, read_manifest
 
 PARTITION_COLUMNS: tuple[str, ...] = (s.CALL_DATE,)
 # Beside an s3:// output, where an engine that writes S3 itself stages before the move.
@@ -96,6 +97,30 @@ def check_partition_by(partition_by: str | None) -> None:
         raise InputError(
             f"--partition-by {partition_by}: not supported; use --partition-by {s.CALL_DATE}"
         )
+
+
+def names_output(recorded: str, output: Path | str) -> bool:
+    """Whether an output path a manifest recorded names ``output``. A relative recorded path
+    was relative to the folder of that run (the CLI's, not a notebook's), so it names
+    ``output`` when it is the end of ``output``'s absolute path."""
+    if storage.is_remote(recorded) or storage.is_remote(output):
+        return str(recorded).rstrip("/") == str(output).rstrip("/")
+    here, path = Path(output).absolute().parts, Path(recorded)
+    if path.is_absolute():
+        return path.parts == here
+    return len(path.parts) <= len(here) and here[-len(path.parts) :] == path.parts
+
+
+def recorded_partition_by(manifest: Path | str, output: Path | str) -> str | None:
+    """The ``--partition-by`` the manifest records for ``output`` (None when it records none,
+    or describes another output): how an update of a folder run lays its output out."""
+    previous = read_manifest(manifest, warn=False)
+    described = (previous.get("output") or {}).get("path")
+    options = previous.get("options")
+    if not described or not isinstance(options, dict) or not names_output(described, output):
+        return None
+    recorded = options.get("partition_by")
+    return recorded if recorded in PARTITION_COLUMNS else None
 
 
 def result_from_manifest(manifest: dict[str, Any]) -> EtlResult:
@@ -171,10 +196,11 @@ def stage_checked(engine: Engine, job: Staging, calls: Path | str, output: Path 
     """Let the engine stage, then refuse unusable input and check counts and the contract."""
     staged = engine.stage(job)
     if staged.rows_in == 0:
-        raise InputError(f"{calls}: holds no calls (only blank lines)")
+        raise InputError(f"{calls}: holds no calls (only blank lines); {NOT_THE_CALLS_FIX}")
     if staged.objects == 0:
         raise InputError(
-            f"{calls}: is not NDJSON: none of its {staged.rows_in:,} lines is a JSON object"
+            f"{calls}: is not NDJSON: none of its {staged.rows_in:,} lines is a JSON object; "
+            + _not_ndjson_fix(calls)
         )
     rejected = sum(staged.rejected.values())
     if staged.rows_out + rejected != staged.rows_in:  # pragma: no cover - invariant
@@ -186,6 +212,21 @@ def stage_checked(engine: Engine, job: Staging, calls: Path | str, output: Path 
     if problems:
         raise ContractError(f"{output}: output breaks the contract: {'; '.join(problems)}")
     return staged
+
+
+def _not_ndjson_fix(calls: Path | str) -> str:
+    """The fix for a file with no JSON object line; lines ended by a bare CR (classic Mac
+    text) read as one line, and say so."""
+    head = b""
+    if not storage.is_remote(calls):
+        with open(calls, "rb") as fh:
+            head = fh.read(1 << 16)
+    bare_cr = b"\r" in head and b"\r\n" not in head and head.count(b"\n") <= 1
+    if bare_cr and not head.startswith(GZIP_MAGIC):
+        return (
+            f"its lines end in a bare CR; convert them with: tr '\\r' '\\n' < {calls} > calls.json"
+        )
+    return f'each line must be one JSON object ({{"{s.CALL_ID}": ...}}); {NOT_THE_CALLS_FIX}'
 
 
 def manifest_payload(

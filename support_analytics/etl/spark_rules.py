@@ -250,6 +250,11 @@ def apply_rules(parsed: DataFrame) -> DataFrame:
     def txt(name: str) -> Column:
         return _null_if_empty(F.trim(F.col(name)))
 
+    # Lengths are of the trimmed text before lower-casing (Java's lower-casing can change a
+    # value's length, DuckDB's cannot); F.length counts code points, as DuckDB's length does.
+    too_long = F.lit(False)
+    for name in s.BOUNDED_CALL_FIELDS:
+        too_long = too_long | (F.length(txt(name)) > s.FIELD_MAX_LENGTH[name])
     start_txt = _null_if_empty(F.col(s.START_TIME))
     end_txt = _null_if_empty(F.col(s.END_TIME))
     rating_txt = txt(s.RATING)
@@ -266,6 +271,7 @@ def apply_rules(parsed: DataFrame) -> DataFrame:
         F.lower(txt(s.ISSUE_TYPE)).alias(s.ISSUE_TYPE),
         F.lower(txt(s.RESOLUTION)).alias(s.RESOLUTION),
         rating_txt.alias("rating_txt"),
+        too_long.alias("too_long"),
     )
     df = _ts_parts(_ts_parts(df, "start_txt"), "end_txt")
     rating = F.col("rating_txt")
@@ -281,6 +287,7 @@ def apply_rules(parsed: DataFrame) -> DataFrame:
     reason = (
         F.when(F.col("bad_encoding"), s.REJECT_ENCODING)
         .when(~F.col("is_object"), s.REJECT_MALFORMED)
+        .when(F.col("too_long"), s.REJECT_TOO_LONG)
         .when(F.col(s.CALL_ID).isNull(), s.REJECT_MISSING_CALL_ID)
         .when(F.col("start_txt").isNull() | F.col("end_txt").isNull(), s.REJECT_MISSING_TS)
         .when(F.col("start_us").isNull() | F.col("end_us").isNull(), s.REJECT_INVALID_TS)
