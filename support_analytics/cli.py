@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from support_analytics import __version__, config
-from support_analytics.errors import SupportAnalyticsError
+from support_analytics.errors import Interrupted, SupportAnalyticsError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -192,6 +192,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         render=not args.no_render,
         jobs=args.jobs,
         progress=not args.quiet,
+        lock_wait=args.lock_wait,
     )
     print(
         f"report: {len(result.executed)} notebook(s) executed, {len(result.skipped)} unchanged "
@@ -228,6 +229,14 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--force", action="store_true", help="rerun the ETL and every notebook")
     p.add_argument("--no-render", action="store_true", help="stop after the notebooks")
+    p.add_argument(
+        "--lock-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another report running in the same --root (default: until "
+        "it ends; 0 fails at once)",
+    )
     p.set_defaults(handler=_cmd_report)
 
 
@@ -361,7 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Interrupted):  # the run said what it kept
+            print(f"interrupted; {exc}", file=sys.stderr)
+            return 130
         print(
             "interrupted; outputs are the previous run's, or this run's once the next run "
             "finishes a commit that was under way",

@@ -114,6 +114,7 @@ def test_without_quarto_the_notebooks_are_done_then_it_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(report_site.shutil, "which", lambda _name: None)
+    (tmp_path / config.QUARTO_CONFIG_NAME).write_text("project: {type: website}\n")
 
     def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         job.output(reports_dir).write_text("{}")
@@ -247,8 +248,10 @@ def test_render_plan_skips_an_unchanged_site_and_renders_only_changed_pages(
         lambda root: (root / config.SITE_META_NAME).write_text("website: {navbar: {}}"),
         lambda root: (root / "reports" / "region-c.ipynb").write_text("{}"),
         lambda root: (root / "_site" / "reports" / "region-b.html").unlink(),
+        # a render that did not complete after the state was written (Quarto by hand, in place)
+        lambda root: (root / "_site" / "reports" / "region-b.html").write_text("<html>half"),
     ],
-    ids=["site file", "navbar", "new page", "missing output"],
+    ids=["site file", "navbar", "new page", "missing output", "page changed after the render"],
 )
 def test_render_plan_renders_everything_when_the_site_itself_changed(
     tmp_path: Path, change
