@@ -156,9 +156,11 @@ class _Stage:
             )
         if self.render.published:
             return f"the new site was already in place: {site} is complete and up to date"
+        if not site.exists():
+            return "stopped during the first render: there is no site yet; run report again"
         return (
-            f"stopped during the render: {site} is the previous complete site (or none if "
-            "there was none); the next report renders it again"
+            f"stopped during the render: {site} is the previous complete site; the next "
+            "report renders it again"
         )
 
 

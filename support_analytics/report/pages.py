@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
 import os
 import re
 import threading
@@ -160,9 +161,11 @@ class RunningKernels:
 
     def manager(self, kernel_name: str) -> Any:
         """A kernel manager for one notebook, remembered until :meth:`kill_all`."""
-        from jupyter_client.manager import KernelManager
+        # the asynchronous manager, as nbclient's default: with a blocking one its client
+        # waits on the dead kernel's output forever instead of noticing the death
+        from jupyter_client.manager import AsyncKernelManager
 
-        km = KernelManager(kernel_name=kernel_name)
+        km = AsyncKernelManager(kernel_name=kernel_name)
         with self._lock:
             self._managers.append(km)
         return km
@@ -170,6 +173,8 @@ class RunningKernels:
     def kill_all(self) -> int:
         """SIGKILL every kernel started so far (papermill then fails its notebook at once);
         returns how many were running."""
+        # the deaths are ours: papermill's logger need not report each as an error
+        logging.getLogger("papermill").disabled = True
         killed = 0
         with self._lock:
             managers = list(self._managers)
