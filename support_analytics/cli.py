@@ -312,6 +312,17 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS.append(_add_clean)
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it has none (a flag, an optional
+    value) or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return action.help
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="support-analytics",
@@ -326,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_parser(name: str, **kwargs: object) -> argparse.ArgumentParser:
         kwargs.setdefault("parents", [common])
+        kwargs.setdefault("formatter_class", _DefaultsHelp)
         return original(name, **kwargs)
 
     sub.add_parser = add_parser  # type: ignore[method-assign]

@@ -296,16 +296,29 @@ def generated_paths(root: Path) -> list[Path]:
 
     The committed sample inputs and the folders' ``.gitkeep`` are not in it.
     """
+    from support_analytics.report.metrics.source import cache_files
+
     reports = root / config.REPORTS_DIR.name
-    data = (config.DEFAULT_OUTPUT, config.DEFAULT_MANIFEST, config.DEFAULT_REJECTS)
+    data = [
+        root / path.relative_to(config.PROJECT_ROOT)
+        for path in (config.DEFAULT_OUTPUT, config.DEFAULT_MANIFEST, config.DEFAULT_REJECTS)
+    ]
+    output = data[0]
     return [
         root / config.SITE_DIR.name,
+        root / config.SITE_PREVIOUS_NAME,
+        *sorted(root.glob(config.SITE_STAGING_PREFIX + "*")),
         root / config.QUARTO_CACHE_NAME,
         root / config.SITE_META_NAME,
+        root / config.REPORT_LOCK_NAME,
         reports / FAILED_DIR,
         reports / config.REPORT_STATE_NAME,
         reports / config.SLICES_FILE_NAME,
-        *(root / path.relative_to(config.PROJECT_ROOT) for path in data),
+        *data,
+        # the ETL's output lock and a killed run's work dirs, the report's repeat-flag cache
+        *(path.with_name(path.name + ".lock") for path in data),
+        *sorted(output.parent.glob(f".{output.name}.*.work")),
+        *cache_files(output),
         *sorted(reports.rglob("*.ipynb")),
     ]
 

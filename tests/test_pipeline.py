@@ -289,3 +289,35 @@ def test_report_over_a_folder_of_daily_files_reruns_after_an_update_only(tmp_pat
     third = report()
     assert not third.etl.up_to_date and third.etl.rows_in == len(lines) - len(lines) // 2
     assert "1 new file(s) read" in third.etl.summary() and "overview" in third.executed
+
+
+def _fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
+    job.output(reports_dir).write_text("{}")
+    return 0.0
+
+
+def test_a_good_run_clears_the_failed_copies_of_earlier_runs(tmp_path: Path) -> None:
+    failed = tmp_path / "reports" / pages.FAILED_DIR / "overview.ipynb"
+    failed.parent.mkdir(parents=True)
+    failed.write_text("the traceback of a run that failed")
+    pipeline.build_report(
+        tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=_fake_execute
+    )
+    assert not failed.parent.exists()
+
+
+def test_a_period_reaching_past_the_data_is_run_with_a_note(tmp_path: Path) -> None:
+    import io
+
+    said = io.StringIO()
+    result = pipeline.build_report(
+        tmp_path,
+        **_inputs(tmp_path),
+        start_date="2025-12-01",
+        end_date="2026-01-10",
+        render=False,
+        out=said,
+        execute=_fake_execute,
+    )
+    assert sorted(result.executed) == ["data-quality", "overview"]
+    assert "note: the period 2025-12-01 to 2026-01-10 reaches past the data (" in said.getvalue()
