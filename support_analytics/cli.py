@@ -230,13 +230,10 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="rerun the ETL and every notebook")
     p.add_argument("--no-render", action="store_true", help="stop after the notebooks")
     p.add_argument(
-        "--lock-wait",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="how long to wait for another report running in the same --root (default: until "
-        "it ends; 0 fails at once)",
-    )
+        "--lock-wait", type=float, default=None, metavar="SECONDS",
+        help="how long to wait for another report in the same --root (default: until it ends; "
+        "0 fails at once)",
+    )  # fmt: skip
     p.set_defaults(handler=_cmd_report)
 
 
@@ -313,8 +310,7 @@ SUBCOMMANDS.append(_add_clean)
 
 
 class _DefaultsHelp(argparse.HelpFormatter):
-    """Every option's help ends with its default, unless it has none (a flag, an optional
-    value) or the help already says it."""
+    """Each option's help ends with its default, unless it has none or already says it."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
@@ -382,15 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as exc:
-        if isinstance(exc, Interrupted):  # the run said what it kept
-            print(f"interrupted; {exc}", file=sys.stderr)
-            return 130
-        print(
-            "interrupted; outputs are the previous run's, or this run's once the next run "
-            "finishes a commit that was under way",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt as exc:  # a report says what it kept (Interrupted)
+        kept = str(exc) if isinstance(exc, Interrupted) else (
+            "outputs are the previous run's, or this run's once the next run finishes a commit "
+            "that was under way"
+        )  # fmt: skip
+        print(f"interrupted; {kept}", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so in one line, the traceback on request
         if args.verbose:
