@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,8 @@ SCRIPT = Path(sys.executable).with_name("support-analytics")
 #: What Quarto leaves beside the sources when it renders in the project itself.
 QUARTO_LEFTOVERS = ("index.html", "about.html", "search.json", "site_libs", "*_files")
 PAGES = ("index.html", "about.html", "reports/overview.html", "reports/data-quality.html")
+#: How long the first full render took on this machine: the interruptions fall inside it.
+RENDER_SECONDS: list[float] = []
 
 
 def _site(root: Path, text: str) -> Path:
@@ -142,6 +145,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(REPO / name, root / name)
     proc = _start(root)
     assert proc.wait(timeout=300) == 0, _err(proc)
+    found = re.search(r"site: rendered the whole site into .* in ([0-9.]+)s", _err(proc))
+    assert found, _err(proc)
+    RENDER_SECONDS.append(float(found.group(1)))
     return root
 
 
@@ -240,11 +246,12 @@ def test_two_reports_at_once_one_waits_and_the_site_is_whole(built: Path, chromi
 def test_interrupted_renders_leave_a_whole_site_the_next_run_judges_right(
     built: Path, chromium
 ) -> None:
-    """Three seeded moments of the render (it takes 10-20 s here), two with SIGINT (as
-    `kill -INT`, so only the report process gets it) and one with SIGKILL."""
+    """Three seeded moments of the render (as a share of how long the first render took:
+    10-20 s on the shared 2-core machine), two with SIGINT (as `kill -INT`, so only the
+    report process gets it) and one with SIGKILL."""
     rng = random.Random(19)
     signals = (signal.SIGINT, signal.SIGKILL, signal.SIGINT)
-    moments = [(sig, round(rng.uniform(0.2, 6.0), 2)) for sig in signals]
+    moments = [(sig, round(rng.uniform(0.02, 0.6) * RENDER_SECONDS[0], 2)) for sig in signals]
     outcomes = []
     for n, (sig, delay) in enumerate(moments, start=10):
         marker = _mark(built, n)
