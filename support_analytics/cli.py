@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from support_analytics import __version__, config
-from support_analytics.errors import SupportAnalyticsError
+from support_analytics.errors import Interrupted, SupportAnalyticsError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -192,6 +192,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         render=not args.no_render,
         jobs=args.jobs,
         progress=not args.quiet,
+        lock_wait=args.lock_wait,
     )
     print(
         f"report: {len(result.executed)} notebook(s) executed, {len(result.skipped)} unchanged "
@@ -228,6 +229,11 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--force", action="store_true", help="rerun the ETL and every notebook")
     p.add_argument("--no-render", action="store_true", help="stop after the notebooks")
+    p.add_argument(
+        "--lock-wait", type=float, default=None, metavar="SECONDS",
+        help="how long to wait for another report in the same --root (default: until it ends; "
+        "0 fails at once)",
+    )  # fmt: skip
     p.set_defaults(handler=_cmd_report)
 
 
@@ -303,6 +309,16 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS.append(_add_clean)
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Each option's help ends with its default, unless it has none or already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return action.help
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="support-analytics",
@@ -317,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_parser(name: str, **kwargs: object) -> argparse.ArgumentParser:
         kwargs.setdefault("parents", [common])
+        kwargs.setdefault("formatter_class", _DefaultsHelp)
         return original(name, **kwargs)
 
     sub.add_parser = add_parser  # type: ignore[method-assign]
@@ -361,12 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted; outputs are the previous run's, or this run's once the next run "
-            "finishes a commit that was under way",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt as exc:  # a report says what it kept (Interrupted)
+        kept = str(exc) if isinstance(exc, Interrupted) else (
+            "outputs are the previous run's, or this run's once the next run finishes a commit "
+            "that was under way"
+        )  # fmt: skip
+        print(f"interrupted; {kept}", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so in one line, the traceback on request
         if args.verbose:

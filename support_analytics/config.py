@@ -49,8 +49,10 @@ ONE_PASS_MEMORY_LIMIT = os.environ.get("SUPPORT_ANALYTICS_ONE_PASS_MEMORY", "512
 DASHBOARD_TEMPLATE_NAME = "dashboard.ipynb"
 ETL_TEMPLATE_NAME = "etl.ipynb"
 SITE_META_NAME = "site_meta.yml"
+#: Quarto's project file: a folder holding it is a report project (``report --root``).
+QUARTO_CONFIG_NAME = "_quarto.yml"
 #: The files of the project root that make up the site besides the executed notebooks.
-SITE_FILES = ("_quarto.yml", "index.qmd", "about.qmd", "theme.scss", "_postrender.py")
+SITE_FILES = (QUARTO_CONFIG_NAME, "index.qmd", "about.qmd", "theme.scss", "_postrender.py")
 QUARTO_CACHE_NAME = ".quarto"
 REPORT_STATE_NAME = ".report-state.json"
 #: The overview's filter data (slices.py), a script beside the page that sets this global.
@@ -58,6 +60,12 @@ SLICES_FILE_NAME = "overview.slices.js"
 SLICES_GLOBAL = "SA_SLICES"
 #: Inside the site folder: what the site was last rendered from (skip an unchanged render).
 RENDER_STATE_NAME = ".render-state.json"
+#: In the project root: one report at a time per project folder (``report --lock-wait``).
+REPORT_LOCK_NAME = ".report.lock"
+#: In the project root: Quarto renders in a staging copy of the project named with this
+#: prefix, and the previous site waits under SITE_PREVIOUS_NAME while the new one moves in.
+SITE_STAGING_PREFIX = ".site-staging-"
+SITE_PREVIOUS_NAME = ".site-previous"
 REPORT_KERNEL = os.environ.get("SUPPORT_ANALYTICS_KERNEL", "python3")
 REPORT_JOBS = int(os.environ.get("SUPPORT_ANALYTICS_REPORT_JOBS", min(2, os.cpu_count() or 1)))
 REPORT_CELL_TIMEOUT = 600

@@ -21,3 +21,7 @@ class IntegrityError(SupportAnalyticsError):
 
 class LockedError(SupportAnalyticsError):
     """Another run holds the lock on the same output."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what the run kept as its message; the CLI prints it and exits 130."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 
 from support_analytics import config, pipeline
 from support_analytics.etl import run_etl
-from support_analytics.report import site as report_site
+from support_analytics.report import render as report_render
 
 REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
 
@@ -98,7 +97,7 @@ def site(built: Built) -> Path:
             "quarto is not on PATH: install it from quarto.org (.ci/run puts the Quarto kit "
             "from ../shared/tools/quarto on PATH where it exists)"
         )
-    report_site.render_site(built.root, sys.stderr)
+    report_render.render_site(built.root)
     return built.root / "_site"
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from support_analytics import config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCRIPT = Path(sys.executable).with_name("support-analytics")
@@ -150,12 +153,30 @@ def test_version_and_help() -> None:
     assert "simulate" in help_text and "etl" in help_text
 
 
+def test_help_shows_every_default() -> None:
+    """The README says `etl --help` lists every flag with its default."""
+    etl = " ".join(cli("etl", "--help").stdout.split())
+    for flag, default in [("--calls", "sample_calls.json"), ("--agents", "agents.csv"),
+                          ("--output", "cleaned_calls.parquet"), ("--manifest", "manifest.json"),
+                          ("--rejects", "rejected_calls.jsonl")]:  # fmt: skip
+        assert re.search(rf"{flag} [A-Z]+ [^(]*\(default: [^)]*{re.escape(default)}\)", etl), flag
+    assert "--lock-wait SECONDS how long" in etl and "(default: until it ends" in etl
+    report = " ".join(cli("report", "--help").stdout.split())
+    assert f"notebooks executed at once (default: {config.REPORT_JOBS})" in report
+
+
 def test_clean_removes_what_etl_and_report_generated_and_keeps_the_sample(tmp_path: Path) -> None:
     root = tmp_path / "project"
     generated = [
         "_site/index.html", ".quarto/x", "site_meta.yml", "reports/failed/a.ipynb",
         "reports/.report-state.json", "reports/dashboard.ipynb", "data/cleaned_calls.parquet",
         "data/manifest.json", "data/rejected_calls.jsonl",
+        # locks, the report's repeat-flag cache, what a killed run left (ETL and site)
+        ".report.lock", "data/cleaned_calls.parquet.lock", "data/manifest.json.lock",
+        "data/.cleaned_calls.parquet.repeats-0123abcd.parquet",
+        "data/.cleaned_calls.parquet.repeats-0123abcd.parquet.lock",
+        "data/.cleaned_calls.parquet.ab_cd123.work/spill/x", ".site-previous/index.html",
+        ".site-staging-x1y2/_site/index.html",
     ]  # fmt: skip
     kept = ["data/sample_calls.json", "data/agents.csv", "reports/.gitkeep", "_quarto.yml"]
     for name in generated + kept:

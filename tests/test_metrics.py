@@ -379,3 +379,13 @@ def test_unknown_agents_beyond_the_busiest_share_one_row(
         ("a2", "Bob", 1),  # c2
     ]
     assert board["calls"].sum() == metrics.kpis(metrics.segment(path))["calls"]
+
+
+def test_a_missing_dataset_says_to_run_the_etl_first(tmp_path: Path) -> None:
+    """The dashboard notebook opened on a fresh clone (no ETL yet) used to fail with DuckDB's
+    IOException."""
+    from support_analytics.errors import InputError
+
+    missing = tmp_path / "data" / "cleaned_calls.parquet"
+    with pytest.raises(InputError, match=r"no cleaned calls yet; run `support-analytics etl`"):
+        metrics.segment(missing)

@@ -114,6 +114,7 @@ def test_without_quarto_the_notebooks_are_done_then_it_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(report_site.shutil, "which", lambda _name: None)
+    (tmp_path / config.QUARTO_CONFIG_NAME).write_text("project: {type: website}\n")
 
     def fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
         job.output(reports_dir).write_text("{}")
@@ -247,8 +248,10 @@ def test_render_plan_skips_an_unchanged_site_and_renders_only_changed_pages(
         lambda root: (root / config.SITE_META_NAME).write_text("website: {navbar: {}}"),
         lambda root: (root / "reports" / "region-c.ipynb").write_text("{}"),
         lambda root: (root / "_site" / "reports" / "region-b.html").unlink(),
+        # a render that did not complete after the state was written (Quarto by hand, in place)
+        lambda root: (root / "_site" / "reports" / "region-b.html").write_text("<html>half"),
     ],
-    ids=["site file", "navbar", "new page", "missing output"],
+    ids=["site file", "navbar", "new page", "missing output", "page changed after the render"],
 )
 def test_render_plan_renders_everything_when_the_site_itself_changed(
     tmp_path: Path, change
@@ -286,3 +289,35 @@ def test_report_over_a_folder_of_daily_files_reruns_after_an_update_only(tmp_pat
     third = report()
     assert not third.etl.up_to_date and third.etl.rows_in == len(lines) - len(lines) // 2
     assert "1 new file(s) read" in third.etl.summary() and "overview" in third.executed
+
+
+def _fake_execute(job: pages.NotebookJob, reports_dir: Path) -> float:
+    job.output(reports_dir).write_text("{}")
+    return 0.0
+
+
+def test_a_good_run_clears_the_failed_copies_of_earlier_runs(tmp_path: Path) -> None:
+    failed = tmp_path / "reports" / pages.FAILED_DIR / "overview.ipynb"
+    failed.parent.mkdir(parents=True)
+    failed.write_text("the traceback of a run that failed")
+    pipeline.build_report(
+        tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=_fake_execute
+    )
+    assert not failed.parent.exists()
+
+
+def test_a_period_reaching_past_the_data_is_run_with_a_note(tmp_path: Path) -> None:
+    import io
+
+    said = io.StringIO()
+    result = pipeline.build_report(
+        tmp_path,
+        **_inputs(tmp_path),
+        start_date="2025-12-01",
+        end_date="2026-01-10",
+        render=False,
+        out=said,
+        execute=_fake_execute,
+    )
+    assert sorted(result.executed) == ["data-quality", "overview"]
+    assert "note: the period 2025-12-01 to 2026-01-10 reaches past the data (" in said.getvalue()

@@ -25,3 +25,11 @@ def test_reject_reasons_table_lists_every_reason_in_order() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in README
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_code_fence_stands_on_its_own_line() -> None:
+    """Text after a closing fence (```` ``` What it takes````) turned the rest of the README,
+    down to the next fence, into one code block."""
+    fences = [line for line in README.splitlines() if "```" in line]
+    bad = [line for line in fences if not re.fullmatch(r"\s*```[\w-]*\s*", line)]
+    assert bad == [] and len(fences) % 2 == 0

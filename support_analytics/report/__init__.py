@@ -1,7 +1,8 @@
 """The report: every number (``metrics``), every figure (``charts``), the overview's filter
-data (``slices``), labels and styles, the pages papermill runs (``pages``), the site Quarto
-renders (``site``) and its offline post-render step (``website``), and the page scripts in
-``web/``. It reads the ETL's outputs; nothing below it imports from here.
+data (``slices``), labels and styles, the pages papermill runs (``pages``) with their checked
+parameters (``params``), the site Quarto renders (``site``; staged, swapped in whole and one
+report at a time: ``render``) and its offline post-render step (``website``), and the page
+scripts in ``web/``. It reads the ETL's outputs; nothing below it imports from here.
 
 Notebooks import only from this package: ``from support_analytics.report import charts,
 labels, metrics``."""

@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,16 +150,55 @@ def _first_line(source: str) -> str:
     return ""
 
 
+class RunningKernels:
+    """The kernels of the notebooks being executed, so that Ctrl-C can stop them: Jupyter
+    starts each kernel in a session of its own, out of reach of the terminal's Ctrl-C, and
+    papermill would otherwise run every notebook to its end before the report could exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._managers: list[Any] = []
+
+    def manager(self, kernel_name: str) -> Any:
+        """A kernel manager for one notebook, remembered until :meth:`kill_all`."""
+        # the asynchronous manager, as nbclient's default: with a blocking one its client
+        # waits on the dead kernel's output forever instead of noticing the death
+        from jupyter_client.manager import AsyncKernelManager
+
+        km = AsyncKernelManager(kernel_name=kernel_name)
+        with self._lock:
+            self._managers.append(km)
+        return km
+
+    def kill_all(self) -> int:
+        """SIGKILL every kernel started so far (papermill then fails its notebook at once);
+        returns how many were running."""
+        # the deaths are ours: papermill's logger need not report each as an error
+        logging.getLogger("papermill").disabled = True
+        killed = 0
+        with self._lock:
+            managers = list(self._managers)
+        for km in managers:
+            process = getattr(getattr(km, "provisioner", None), "process", None)
+            if process is not None and process.poll() is None:
+                process.kill()
+                killed += 1
+        return killed
+
+
 def execute_job(
     job: NotebookJob,
     reports_dir: Path,
     kernel_name: str = config.REPORT_KERNEL,
     timeout: int = config.REPORT_CELL_TIMEOUT,
+    kernels: RunningKernels | None = None,
 ) -> float:
-    """Execute one notebook into a temp file, then replace the report (atomic on success)."""
+    """Execute one notebook into a temp file, then replace the report (atomic on success).
+    ``kernels`` collects its kernel so the caller can stop it."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    engine = {} if kernels is None else {"km": kernels.manager(kernel_name)}
     reports_dir.mkdir(parents=True, exist_ok=True)
     final = job.output(reports_dir)
     tmp = reports_dir / f".{job.name}.running.ipynb"
@@ -175,6 +216,7 @@ def execute_job(
             # ipykernel warns on every start that its loopback TCP is unencrypted; the
             # kernel is local and short-lived, so keep the report's output to what matters.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            **engine,
         )
     except PapermillExecutionError as exc:
         failed = reports_dir / FAILED_DIR / final.name

@@ -1,5 +1,6 @@
-"""The site: the generated navbar, Quarto's render and what a render depended on (so an
-unchanged site is not rendered again)."""
+"""The site: the generated navbar, where Quarto is, and what a render depended on (so an
+unchanged site is not rendered again). The render itself, staged and swapped in, is in
+``render``."""
 
 from __future__ import annotations
 
@@ -8,17 +9,16 @@ import html
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from support_analytics import __version__, config
 from support_analytics.errors import SupportAnalyticsError
 from support_analytics.io.files import atomic_write_bytes
 from support_analytics.report.pages import OVERVIEW_NAME, file_hash, fragment_value
+from support_analytics.report.website import LIBS_DIR_NAME, write_readable
 
 
 class QuartoMissingError(SupportAnalyticsError):
@@ -63,34 +63,6 @@ def find_quarto() -> str | None:
     return found
 
 
-def render_site(root: Path, out: TextIO, pages: Sequence[str] | None = None) -> float:
-    """``quarto render`` in the project root (only ``pages``, reports/<name>.ipynb, when given),
-    then the site's offline fixes; QuartoMissingError when Quarto is not installed."""
-    from support_analytics.report import website
-
-    quarto = find_quarto()
-    if quarto is None:
-        raise QuartoMissingError(
-            f"notebooks are in {root / config.REPORTS_DIR.name}, but the site was not rendered: "
-            f"quarto is not on PATH; install it with {config.QUARTO_INSTALL_HINT} and rerun"
-        )
-    started = time.perf_counter()
-    # Quarto runs the site's post-render hook with its Python: this environment's, which has
-    # support_analytics, unless the user chose another.
-    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable)}
-    targets = [[]] if pages is None else [[f"{config.REPORTS_DIR.name}/{p}.ipynb"] for p in pages]
-    for target in targets:
-        proc = subprocess.run(
-            [quarto, "render", *target], cwd=root, capture_output=True, text=True, env=env
-        )
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise SupportAnalyticsError(f"quarto render failed (exit {proc.returncode}):\n{tail}")
-    # Quarto runs the hook on full renders; a page rendered alone is fixed here (idempotent).
-    website.post_render(root / config.SITE_DIR.name)
-    return time.perf_counter() - started
-
-
 def site_fingerprint(root: Path) -> dict[str, Any]:
     """What the rendered site depends on: the site's own files (config, pages, theme, the
     generated navbar) and each executed notebook, by content."""
@@ -124,6 +96,10 @@ def plan_render(root: Path, force: bool = False) -> list[str] | None:
     ]
     if force or not all(p.exists() for p in outputs):
         return None
+    # A site changed after its render completed (an interrupted `quarto render` by hand, or
+    # one from a version that rendered in place) is not trusted: render it again.
+    if before.get("published") != published_digest(site):
+        return None
     if before.get("site_files") != now["site_files"] or before.get("tool") != now["tool"]:
         return None
     old_pages = before.get("pages")
@@ -134,10 +110,26 @@ def plan_render(root: Path, force: bool = False) -> list[str] | None:
     return None if 2 * len(changed) > len(now["pages"]) else changed
 
 
+def published_digest(site: Path) -> str:
+    """What a completed render left: every page's bytes and the shared libraries' names.
+    Recorded last (after the post-render step), so a page changed afterwards shows."""
+    digest = hashlib.sha256()
+    for page in sorted(site.rglob("*.html")):
+        digest.update(page.relative_to(site).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(page.read_bytes()).digest())
+    for lib in sorted((site / "site_libs" / LIBS_DIR_NAME).glob("*")):
+        digest.update(lib.name.encode("utf-8") + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def record_render(root: Path) -> None:
-    """Remember what the site was rendered from, for :func:`plan_render`."""
-    state = json.dumps(site_fingerprint(root), indent=2, sort_keys=True).encode("utf-8")
-    atomic_write_bytes(root / config.SITE_DIR.name / config.RENDER_STATE_NAME, state)
+    """Remember what the site under ``root`` was rendered from, and what it holds, for
+    :func:`plan_render`; the last write of a render (``render`` calls it in the staging copy,
+    before the swap)."""
+    site = root / config.SITE_DIR.name
+    state = {**site_fingerprint(root), "published": published_digest(site)}
+    data = json.dumps(state, indent=2, sort_keys=True).encode("utf-8")
+    write_readable(site / config.RENDER_STATE_NAME, data)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from support_analytics import schema as s
+from support_analytics.errors import InputError
 from support_analytics.report.metrics.source import plain, query, resolve_path, sql_str
 
 DEFAULT_PERIOD_DAYS = 28
@@ -158,6 +159,11 @@ def segment(
     """Resolve a dashboard's parameters (None = defaults) into a Segment; ``regions`` and
     ``issues`` select several regions or issue types (see :class:`Segment`)."""
     path = resolve_path(parquet_path)
+    if isinstance(path, Path) and not path.exists():  # a fresh clone, opened in JupyterLab
+        raise InputError(
+            f"{path}: no cleaned calls yet; run `support-analytics etl` (or `support-analytics "
+            "report`) first, or set parquet_path to a cleaned Parquet file or folder"
+        )
     return Segment(
         path,
         region,

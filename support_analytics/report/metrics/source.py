@@ -191,6 +191,11 @@ def prepare(parquet_path: Path | str | None = None) -> Path | None:
     return _prepare(_dataset(resolve_path(parquet_path)))
 
 
+def cache_files(parquet_path: Path) -> list[Path]:
+    """The repeat-flag caches (and their locks) beside a local dataset, for ``clean``."""
+    return sorted(parquet_path.parent.glob(f".{parquet_path.name}.repeats-*"))
+
+
 def _prepare(data: Path | _Remote) -> Path | None:
     if isinstance(data, _Remote):
         folder = remote_cache_dir()
