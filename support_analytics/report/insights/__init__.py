@@ -1,0 +1,33 @@
+"""Why the numbers moved, said in words: each KPI's change split into rate and mix effects
+(``shift_share``, ``words``), with the test that decides whether it is said at all
+(``stats``)."""
+
+from __future__ import annotations
+
+from support_analytics.report.insights.shift_share import (
+    DIMENSIONS,
+    MIN_SEGMENT_CALLS,
+    OTHER,
+    Contributor,
+    KpiChange,
+    Split,
+    kpi_changes,
+)
+from support_analytics.report.insights.stats import ALPHA, TestResult
+from support_analytics.report.insights.words import noise_note, sentence, shown, shown_parts
+
+__all__ = [
+    "ALPHA",
+    "DIMENSIONS",
+    "MIN_SEGMENT_CALLS",
+    "OTHER",
+    "Contributor",
+    "KpiChange",
+    "Split",
+    "TestResult",
+    "kpi_changes",
+    "noise_note",
+    "sentence",
+    "shown",
+    "shown_parts",
+]
