@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from support_analytics import __version__, config
+from support_analytics.cli_insights import add_insights
 from support_analytics.errors import SupportAnalyticsError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -308,6 +309,7 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS.append(_add_clean)
+SUBCOMMANDS.append(add_insights)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -147,3 +147,23 @@ def test_a_segment_new_this_period_is_pooled_and_all_mix(tmp_path: Path) -> None
     assert change.splits["issue_type"].mix + change.splits["issue_type"].rate == pytest.approx(
         change.delta
     )
+
+
+def test_calls_without_a_resolution_count_as_the_value_box_counts_them(tmp_path: Path) -> None:
+    n = 400
+    rng = np.random.default_rng(5)
+    res = rng.choice(np.array(["resolved", "escalated", "unresolved", None], dtype=object), n)
+    path = write_calls(
+        tmp_path / "nulls.parquet",
+        day=np.arange(n) % 56,
+        issue=rng.choice(["billing", "technical"], n),
+        region=rng.choice(["Europe", "Asia Pacific"], n),
+        resolution=res,
+        minutes=rng.uniform(1, 20, n),
+        rating=rng.integers(0, 6, n),
+    )
+    seg = metrics.segment(path)
+    box = metrics.kpi_comparison(seg)
+    for key, change in insights.kpi_changes(seg).items():
+        assert change.previous == pytest.approx(box[key].previous, abs=1e-12), key
+        assert change.current == pytest.approx(box[key].current, abs=1e-12), key

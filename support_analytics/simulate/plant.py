@@ -69,8 +69,9 @@ class Plan:
 
 def default_plan(days: int, agents: int, seed: int, roster: Roster | None = None) -> Plan:
     """``--plant``: a spike or drop every SPIKE_EVERY days (alternating, every region), one
-    region's spike (REGION_SPIKE), a volume shift at 45% of the days, a handle-time shift at 30%, technical calls taking more
-    of the calls over the last 28 days, and the busiest agent escalating 3x as often."""
+    region's spike (REGION_SPIKE), a volume shift at 45% of the days, a handle-time shift at
+    30%, technical calls taking more of the calls over the last 28 days, and the busiest
+    agent escalating 3x as often."""
     long = days >= 30
     volume = (Shift(int(days * 0.45), VOLUME_SHIFT),) if long else ()
     aht = (Shift(int(days * 0.30), AHT_SHIFT),) if long else ()

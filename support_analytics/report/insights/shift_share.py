@@ -40,18 +40,21 @@ _COLUMNS = (
     "escalated",
     "repeated",
     "fcr",
+    "known",
+    "fcr_den",
 )
 
 #: How each KPI is a ratio of two columns: (numerator, denominator, scale, sum of squares or
-#: None for a share). AHT is in hundredths of a minute, exactly as the value box sums it.
+#: None for a share). AHT is in hundredths of a minute, exactly as the value box sums it; the
+#: shares leave out the calls the value box's averages leave out (a missing resolution).
 RATIO_KPIS: dict[str, tuple[str, str, float, str | None]] = {
     "aht": ("dur", "n", 100.0, "dur_sq"),
     "csat": ("stars", "rated", 1.0, "stars_sq"),
     "csat_good_share": ("good", "rated", 1.0, None),
-    "resolution_rate": ("resolved", "n", 1.0, None),
-    "fcr": ("fcr", "n", 1.0, None),
+    "resolution_rate": ("resolved", "known", 1.0, None),
+    "fcr": ("fcr", "fcr_den", 1.0, None),
     "repeat_rate": ("repeated", "n", 1.0, None),
-    "escalation_rate": ("escalated", "n", 1.0, None),
+    "escalation_rate": ("escalated", "known", 1.0, None),
 }
 
 
@@ -127,7 +130,9 @@ def cells(seg: Segment) -> tuple[Cells, tuple[dict[str, int], dict[str, int]]]:
             count(*) FILTER (WHERE {s.RESOLUTION} = '{RESOLVED}') AS resolved,
             count(*) FILTER (WHERE {s.RESOLUTION} = '{ESCALATED}') AS escalated,
             count(*) FILTER (WHERE repeated) AS repeated,
-            count(*) FILTER (WHERE {s.RESOLUTION} = '{RESOLVED}' AND NOT repeated) AS fcr
+            count(*) FILTER (WHERE {s.RESOLUTION} = '{RESOLVED}' AND NOT repeated) AS fcr,
+            count({s.RESOLUTION}) AS known,
+            count(*) FILTER (WHERE {s.RESOLUTION} IS NOT NULL OR repeated) AS fcr_den
         FROM flagged
         WHERE {s.CALL_DATE} BETWEEN DATE {lo} AND DATE {hi} AND {seg.filters()}
         GROUP BY ALL

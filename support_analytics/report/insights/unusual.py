@@ -21,10 +21,9 @@ import pandas as pd
 from support_analytics import schema as s
 from support_analytics.report.insights.shift_share import DIMENSIONS
 from support_analytics.report.metrics import Segment, connect, data_range
-from support_analytics.report.metrics.source import sql_str
 
 #: A day is unusual beyond this many robust standard deviations (two-sided).
-Z_LIMIT = 3.0
+Z_LIMIT = 2.8
 #: A level shift needs this t-statistic and at least MIN_RUN days on each side.
 SHIFT_T = 6.0
 MIN_RUN = 7
@@ -183,6 +182,8 @@ def _drivers(
     today, around = window[window["day"] == day], window[window["day"] != day]
     best = None
     for dim in dims:
+        if window.loc[window["n"] > 0, dim].nunique() < 2:
+            continue  # one segment in the selection: naming it says nothing
         now = today.groupby(dim)[["n", "dur"]].sum()
         usual = around.groupby(dim)[["n", "dur"]].sum()
         names = now.index.union(usual.index)
@@ -218,7 +219,8 @@ def unusual(
     regions = sorted(r for r in frame.loc[frame["n"] > 0, "region"].unique() if r)
     days: list[UnusualDay] = []
     shifts: list[LevelShift] = []
-    for name in ["all", *regions]:
+    # one selected region's series is the same as all calls': list it once
+    for name in ["all", *(regions if len(regions) > 1 else [])]:
         part = frame if name == "all" else frame[frame["region"] == name]
         series = _series(part, index)
         series.loc[present.isna()] = np.nan  # a gap in the data, not a quiet day

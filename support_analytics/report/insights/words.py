@@ -61,6 +61,11 @@ def _name(dimension: str, name: str) -> str:
     return labels.humanize(name).lower() if name else "untyped"
 
 
+def _lower(label: str) -> str:
+    """'Resolution rate' -> 'resolution rate'; 'CSAT 4+ share' stays as it is."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _value(key: str, value: float | None) -> str:
     return labels.fmt_kpi(key, value)
 
@@ -113,7 +118,7 @@ def sentence(change: KpiChange) -> str | None:
         return (
             f"{lead}; {fmt_units(change.key, units)} of it is mix: {who} calls "
             f"{_verb(top.share_now - top.share_before)} from {100 * top.share_before:.0f}% to "
-            f"{100 * top.share_now:.0f}% of calls, and their {label.lower()} is "
+            f"{100 * top.share_now:.0f}% of calls, and their {_lower(label)} is "
             f"{'above' if above else 'below'} average ({_value(change.key, top.rate_now)} vs "
             f"{_value(change.key, change.current)})."
         )
