@@ -4,8 +4,9 @@ whose rate is markedly higher than the rest of the selection's, as rate ratios w
 A segment is tested only with at least MIN_CALLS calls (rated calls for low CSAT). Many
 segments are tested at once (every agent, every hour, three outcomes), so by chance alone a
 few 95% intervals would exclude 1: a driver is reported only when its Bonferroni-corrected
-interval (family-wise 95% over every test made for the selection) lies above 1. The plain 95%
-interval is shown beside it."""
+interval (family-wise 95% over every test made for the selection) lies above 1, and its rate is
+markedly higher: at least MIN_RATIO times the rest's (a 1.1x difference can be real and still
+not worth a planner's time). The plain 95% interval is shown beside it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from support_analytics.report.insights import stats
 from support_analytics.report.metrics import ESCALATED, RESOLVED, Segment, connect
 
 MIN_CALLS = 100
+MIN_RATIO = 1.25
 LOW_RATING = 2
 
 #: Dimensions tested: (key, SQL of the segment's name).
@@ -98,7 +100,7 @@ def drivers(seg: Segment) -> tuple[list[Driver], int]:
         ratio = (a / n1) / (c / n2)
         se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
         low_corr = math.exp(math.log(ratio) - z_corr * se)
-        if low_corr <= 1:
+        if low_corr <= 1 or ratio < MIN_RATIO:
             continue
         found.append(
             Driver(

@@ -137,7 +137,7 @@ def weekly_pattern(x: pd.Series) -> np.ndarray:
     distance from its centred 7-day mean (a robust classical decomposition: a spike moves one
     weekday's median by nothing, an incomplete last day moves none), centred to sum to 0."""
     trend = x.interpolate(limit_direction="both").rolling(7, center=True, min_periods=7).mean()
-    weekday = x.index.dayofweek
+    weekday = x.index.day_of_week
     effect = (x - trend).groupby(weekday).median().reindex(range(7)).fillna(0.0)
     effect -= effect.mean()
     return effect.to_numpy()[weekday]
