@@ -27,7 +27,7 @@ def _simulated_days(truth: dict[str, Any]) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def found(planted_world: Planted) -> tuple[list, list]:
     parquet, truth = planted_world
-    return insights.unusual(metrics.segment(parquet), _simulated_days(truth))
+    return insights.find_unusual(metrics.segment(parquet), _simulated_days(truth))
 
 
 def _all_calls(days: list) -> dict[str, Any]:
@@ -128,14 +128,14 @@ def test_days_without_data_are_gaps_not_unusual_days(tmp_path: Path) -> None:
     path = _steady(tmp_path / "gap.parquet", skip=range(30, 35))
     gaps = metrics.data_gaps(path)
     assert list(gaps["days"]) == [5]
-    days, shifts = insights.unusual(metrics.segment(path))
+    days, shifts = insights.find_unusual(metrics.segment(path))
     gap = {(dt.date(2026, 1, 5) + dt.timedelta(days=d)).isoformat() for d in range(30, 35)}
     assert not [d for d in days if d.date in gap]
     assert not [s for s in shifts if s.series == "all" and s.metric == "calls"]
 
 
 def test_a_steady_weekly_pattern_is_not_unusual(tmp_path: Path) -> None:
-    days, shifts = insights.unusual(metrics.segment(_steady(tmp_path / "steady.parquet")))
+    days, shifts = insights.find_unusual(metrics.segment(_steady(tmp_path / "steady.parquet")))
     assert [d for d in days if d.series == "all"] == []
     assert shifts == []
 
@@ -149,4 +149,4 @@ def test_under_two_weeks_of_data_flags_nothing(tmp_path: Path) -> None:
         resolution=["resolved"] * 900,
         minutes=np.full(900, 5.0),
     )
-    assert insights.unusual(metrics.segment(path)) == ([], [])
+    assert insights.find_unusual(metrics.segment(path)) == ([], [])

@@ -17,7 +17,7 @@ from support_analytics.report.insights.shift_share import (
 )
 from support_analytics.report.insights.stats import ALPHA, TestResult
 from support_analytics.report.insights.summary import Insights, as_json, as_text, insights
-from support_analytics.report.insights.unusual import LevelShift, UnusualDay, unusual
+from support_analytics.report.insights.unusual import LevelShift, UnusualDay, find_unusual
 from support_analytics.report.insights.words import noise_note, sentence, shown, shown_parts
 
 __all__ = [
@@ -42,5 +42,5 @@ __all__ = [
     "sentence",
     "shown",
     "shown_parts",
-    "unusual",
+    "find_unusual",
 ]

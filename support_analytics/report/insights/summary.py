@@ -34,7 +34,7 @@ def insights(seg: Segment) -> Insights:
     """The insights of a selection. Unusual days and level shifts are listed over both compared
     periods (the previous one and the reporting one), since either can explain the change."""
     within = (seg.period.previous.start.isoformat(), seg.period.end.isoformat())
-    days, shifts = unusual.unusual(seg, within)
+    days, shifts = unusual.find_unusual(seg, within)
     found, tests = drivers(seg)
     return Insights(seg, kpi_changes(seg), days, shifts, found, tests)
 

@@ -204,7 +204,7 @@ def _drivers(
     return best
 
 
-def unusual(
+def find_unusual(
     seg: Segment, within: tuple[str, str] | None = None
 ) -> tuple[list[UnusualDay], list[LevelShift]]:
     """Unusual days and level shifts of daily calls and AHT, for all the selected calls and for
