@@ -169,38 +169,44 @@ def analyse(values: pd.Series, noise: pd.Series) -> tuple[pd.DataFrame, list]:
     return out, shifts
 
 
-def _drivers(
-    frame: pd.DataFrame, day: pd.Timestamp, metric: str, dims: tuple[str, ...], expected: float
-) -> dict | None:
-    """The segment carrying most of a day's excess, if it carries at least DRIVER_SHARE of it:
-    calls over its usual share (of the surrounding days) of the expected calls, or handle
-    minutes over its usual AHT."""
-    window = frame[
-        (frame["day"] >= day - pd.Timedelta(days=DRIVER_WINDOW))
-        & (frame["day"] <= day + pd.Timedelta(days=DRIVER_WINDOW))
-    ]
-    today, around = window[window["day"] == day], window[window["day"] != day]
-    best = None
+Pivots = dict[str, tuple[list[str], np.ndarray, np.ndarray]]
+
+
+def _pivots(part: pd.DataFrame, index: pd.DatetimeIndex, dims: tuple[str, ...]) -> Pivots:
+    """Per dimension: segment names and day x segment arrays of calls and handle time, built
+    once per series so each flagged day's drivers are a few array sums."""
+    out: Pivots = {}
     for dim in dims:
-        if window.loc[window["n"] > 0, dim].nunique() < 2:
+        g = part.groupby(["day", dim])[["n", "dur"]].sum()
+        n = g["n"].unstack(fill_value=0).reindex(index, fill_value=0)
+        dur = g["dur"].unstack(fill_value=0).reindex(index, fill_value=0)
+        out[dim] = ([str(c) for c in n.columns], n.to_numpy(float), dur.to_numpy(float))
+    return out
+
+
+def _drivers(pivots: Pivots, i: int, metric: str, expected: float) -> dict | None:
+    """The segment carrying most of day ``i``'s excess, if it carries at least DRIVER_SHARE of
+    it: calls over its usual share (of the DRIVER_WINDOW days either side) of the expected
+    calls, or handle minutes over its usual AHT."""
+    best = None
+    for dim, (names, n, dur) in pivots.items():
+        lo, hi = max(0, i - DRIVER_WINDOW), min(len(n), i + DRIVER_WINDOW + 1)
+        if np.count_nonzero(n[lo:hi].sum(axis=0)) < 2:
             continue  # one segment in the selection: naming it says nothing
-        now = today.groupby(dim)[["n", "dur"]].sum()
-        usual = around.groupby(dim)[["n", "dur"]].sum()
-        names = now.index.union(usual.index)
-        now, usual = now.reindex(names, fill_value=0), usual.reindex(names, fill_value=0)
+        now_n, now_d = n[i], dur[i]
+        usual_n, usual_d = n[lo:hi].sum(axis=0) - now_n, dur[lo:hi].sum(axis=0) - now_d
         if metric == "calls":
-            share = usual["n"] / max(1, usual["n"].sum())
-            excess = now["n"] - share * expected
+            excess = now_n - usual_n / max(1.0, usual_n.sum()) * expected
         else:  # handle minutes beyond each segment's usual AHT
-            typical = (usual["dur"] / usual["n"].where(usual["n"] > 0)).fillna(0)
-            excess = (now["dur"] - now["n"] * typical) / 100
+            typical = np.divide(usual_d, usual_n, out=np.zeros_like(usual_d), where=usual_n > 0)
+            excess = (now_d - now_n * typical) / 100
         total = float(excess.sum())
-        if total == 0 or excess.empty:
+        if total == 0:
             continue
-        name = (excess * np.sign(total)).idxmax()
-        part = float(excess[name] / total)
-        if part >= DRIVER_SHARE and (best is None or part > best["share"]):
-            best = {"dimension": dim, "name": str(name), "share": part}
+        j = int(np.argmax(excess * np.sign(total)))
+        share = float(excess[j] / total)
+        if share >= DRIVER_SHARE and (best is None or share > best["share"]):
+            best = {"dimension": dim, "name": names[j], "share": share}
     return best
 
 
@@ -232,13 +238,16 @@ def find_unusual(
             else:
                 noise = series["aht_var"] / (series["calls"] * series["aht"] ** 2)
             result, found = analyse(values, noise)
+            pivots = None
             for i, step, t in found:
                 shifts.append(
                     LevelShift(name, metric, index[i].date().isoformat(), float(np.expm1(step)), t)
                 )
             flagged = result[result["z"].abs() > Z_LIMIT]
             for day, row in flagged.iterrows():
-                driver = _drivers(part, day, metric, dims, float(row["expected"]))
+                pivots = pivots or _pivots(part, index, dims)
+                i = index.get_loc(day)
+                driver = _drivers(pivots, i, metric, float(row["expected"]))
                 days.append(
                     UnusualDay(
                         name,
