@@ -109,22 +109,30 @@ def sentence(change: KpiChange) -> str | None:
         return lead + "."
     sp, part = story
     mix_units, rate_units = shown_parts(change.key, delta, [sp.mix, sp.rate])
-    units = mix_units if part == "mix" else rate_units
+    units, other = (mix_units, rate_units) if part == "mix" else (rate_units, mix_units)
     sign = 1 if delta > 0 else -1
     top = max(sp.contributors, key=lambda c: (getattr(c, part) * sign, c.name == OTHER))
     who = _name(sp.dimension, top.name)
+    where = "mix" if part == "mix" else f"within {_DIMENSION_WORDS[sp.dimension]}"
+    if abs(units) > abs(total_units):  # the other part pulled the other way
+        back = "rate" if part == "mix" else "mix"
+        share = (
+            f"{where} alone took {fmt_units(change.key, units)} ({back} gave back "
+            f"{fmt_units(change.key, other)})"
+        )
+    else:
+        share = f"{fmt_units(change.key, units)} of it is {where}"
     if part == "mix":
         above = (top.rate_now if top.rate_now is not None else 0.0) > (change.current or 0.0)
         return (
-            f"{lead}; {fmt_units(change.key, units)} of it is mix: {who} calls "
+            f"{lead}; {share}: {who} calls "
             f"{_verb(top.share_now - top.share_before)} from {100 * top.share_before:.0f}% to "
             f"{100 * top.share_now:.0f}% of calls, and their {_lower(label)} is "
             f"{'above' if above else 'below'} average ({_value(change.key, top.rate_now)} vs "
             f"{_value(change.key, change.current)})."
         )
     return (
-        f"{lead}; {fmt_units(change.key, units)} of it is within "
-        f"{_DIMENSION_WORDS[sp.dimension]}: {who} went from {_value(change.key, top.rate_before)} "
+        f"{lead}; {share}: {who} went from {_value(change.key, top.rate_before)} "
         f"to {_value(change.key, top.rate_now)}."
     )
 
