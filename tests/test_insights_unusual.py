@@ -150,3 +150,19 @@ def test_under_two_weeks_of_data_flags_nothing(tmp_path: Path) -> None:
         minutes=np.full(900, 5.0),
     )
     assert insights.find_unusual(metrics.segment(path)) == ([], [])
+
+
+def test_a_day_without_calls_in_one_region_is_unusual_not_a_gap(tmp_path: Path) -> None:
+    path = _steady(tmp_path / "outage.parquet")
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    outage = dt.date(2026, 2, 11)  # a Wednesday: Europe takes no call that day
+    keep = pc.invert(
+        pc.and_(pc.equal(table["call_date"], outage), pc.equal(table["region"], "Europe"))
+    )
+    pq.write_table(table.filter(keep), path)
+    days, _ = insights.find_unusual(metrics.segment(path))
+    europe = [d for d in days if d.series == "Europe" and d.metric == "calls"]
+    assert (outage.isoformat(), 0.0) in [(d.date, d.value) for d in europe]

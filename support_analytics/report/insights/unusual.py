@@ -79,8 +79,9 @@ def daily(seg: Segment) -> pd.DataFrame:
 
 
 def _series(frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """One daily series: calls, AHT and the AHT's sampling variance; gaps stay NaN."""
-    g = frame.groupby("day")[["n", "dur", "dur_sq"]].sum().reindex(index)
+    """One daily series: calls, AHT and the AHT's sampling variance. A day missing from this
+    series' rows counts 0 calls here; the caller blanks the days the whole data lacks (gaps)."""
+    g = frame.groupby("day")[["n", "dur", "dur_sq"]].sum().reindex(index, fill_value=0)
     n = g["n"]
     mean = g["dur"] / n.where(n > 0) / 100
     var = (g["dur_sq"] / 1e4 - n * mean**2) / (n - 1).where(n > 1)
@@ -147,7 +148,8 @@ def analyse(values: pd.Series, noise: pd.Series) -> tuple[pd.DataFrame, list]:
     """Expected value and z of each day of one series (log scale inside), and its level
     shifts. ``noise`` is each day's sampling variance on the log scale. Too short a series
     (under two weeks of data) gives no flags."""
-    x = np.log(values.astype(float).where(values > 0))
+    # a day with data but no call in this series (an outage) is 0.5 calls: the log stays finite
+    x = np.log(values.astype(float).clip(lower=0.5))
     out = pd.DataFrame({"value": values, "expected": np.nan, "z": np.nan}, index=values.index)
     if x.notna().sum() < 2 * MIN_RUN:
         return out, []
@@ -234,7 +236,7 @@ def find_unusual(
         for metric in METRICS:
             values = series[metric]
             if metric == "calls":
-                noise = 1.0 / values.where(values > 0)
+                noise = 1.0 / values.clip(lower=1)
             else:
                 noise = series["aht_var"] / (series["calls"] * series["aht"] ** 2)
             result, found = analyse(values, noise)
