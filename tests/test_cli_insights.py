@@ -29,7 +29,7 @@ def test_insights_says_what_changed_in_words(mix_parquet: Path) -> None:
     proc = cli("insights", "--output", str(mix_parquet))
     assert proc.returncode == 0, proc.stderr
     assert "Resolution rate fell 2.7 pp; 2.7 pp of it is mix: technical calls rose" in proc.stdout
-    assert "by issue type: mix -2.7 pp, rate 0.0 pp" in proc.stdout
+    assert "by issue type: mix -2.7 pp + rate 0.0 pp (largest: technical " in proc.stdout
     assert "Calls: = 0, within noise (Welch t-test at 95%" in proc.stdout
     for block in ("Unusual days", "Level shifts", "Drivers"):
         assert block in proc.stdout

@@ -18,6 +18,8 @@ from support_analytics.report.metrics import KPI_KEYS, Segment
 
 #: How many drivers per outcome the text lists (JSON has them all).
 TEXT_DRIVERS = 8
+#: How many of a split's largest contributors the text names (JSON has them all).
+TEXT_CONTRIBUTORS = 3
 
 
 @dataclass(frozen=True)
@@ -74,17 +76,22 @@ def as_json(ins: Insights) -> dict[str, Any]:
     }
 
 
-def _split_line(change: KpiChange) -> str:
-    """'by issue type: mix -3.1 pp, rate -0.7 pp; by region: ...' (parts add up as shown)."""
-    parts = []
+def _split_lines(change: KpiChange) -> list[str]:
+    """Per dimension: 'by issue type: mix -3.1 pp + rate -0.7 pp (largest: technical -3.0 pp,
+    ...)'; mix and rate add up to the change as shown, each contributor is its own rounding."""
+    lines = []
     for dim, sp in change.splits.items():
         mix, rate = words.shown_parts(change.key, change.delta or 0.0, [sp.mix, sp.rate])
-        name = dim.replace("_", " ")
-        parts.append(
-            f"by {name}: mix {words.fmt_units(change.key, mix, signed=True)}, "
-            f"rate {words.fmt_units(change.key, rate, signed=True)}"
+        largest = ", ".join(
+            f"{c.name or 'unknown'} "
+            f"{words.fmt_units(change.key, words.shown(change.key, c.total), signed=True)}"
+            for c in sp.contributors[:TEXT_CONTRIBUTORS]
         )
-    return "; ".join(parts)
+        lines.append(
+            f"by {dim.replace('_', ' ')}: mix {words.fmt_units(change.key, mix, signed=True)}"
+            f" + rate {words.fmt_units(change.key, rate, signed=True)} (largest: {largest})"
+        )
+    return lines
 
 
 def _day_line(d: unusual.UnusualDay) -> str:
@@ -119,7 +126,7 @@ def as_text(ins: Insights) -> str:
         if said:
             lines.append(f"  {said}")
             if change.splits and key != "calls":
-                lines.append(f"      {_split_line(change)}")
+                lines += [f"      {line}" for line in _split_lines(change)]
         else:
             lines.append(f"  {labels.KPI_LABELS[key]}: {shown}, {words.noise_note(change)}")
     lines += ["", f"Unusual days (|z| > {unusual.Z_LIMIT} against the weekday-aware expectation)"]
