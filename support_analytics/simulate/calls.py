@@ -90,7 +90,8 @@ class CallGenerator:
     ) -> None:
         self.rng = rng
         self.plan = plan
-        self.plan_rng = np.random.default_rng(plan.seed) if plan is not None else None
+        # the plan's own stream, apart from the main one (same seed, another spawn key)
+        self.plan_rng = np.random.default_rng([plan.seed, 1]) if plan is not None else None
         self.roster = roster if plan is None else plant.with_escalation(roster, plan)
         self.calls = calls
         self.dirty_rate = dirty_rate
