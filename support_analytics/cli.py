@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from support_analytics import __version__, config
+from support_analytics.cli_insights import add_insights
 from support_analytics.errors import Interrupted, SupportAnalyticsError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -34,6 +35,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             dirty_rate=args.dirty_rate,
             progress=not args.quiet,
             split=args.split,
+            plant=args.plant,
         )
     except ValueError as exc:
         raise SupportAnalyticsError(f"simulate: {exc}") from None
@@ -99,6 +101,12 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="write one calls-YYYY-MM-DD.json per day (a folder of daily drops for "
         "`etl --calls FOLDER`) instead of one calls file",
+    )
+    p.add_argument(
+        "--plant",
+        action="store_true",
+        help="plant spikes, drops, level shifts, a mix change and an agent who escalates "
+        f"often, and write what was planted to {config.SIM_PLANTED_NAME}",
     )
     p.add_argument(
         "--out-dir",
@@ -307,6 +315,7 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS.append(_add_clean)
+SUBCOMMANDS.append(add_insights)
 
 
 class _DefaultsHelp(argparse.HelpFormatter):

@@ -25,6 +25,7 @@ DEFAULT_REJECTS = DATA_DIR / "rejected_calls.jsonl"
 # File names the simulator writes into its --out-dir.
 SIM_CALLS_NAME = "sample_calls.json"
 SIM_AGENTS_NAME = "agents.csv"
+SIM_PLANTED_NAME = "planted.json"  # what `simulate --plant` planted (the truth)
 
 # Simulator defaults: the committed sample was made with these.
 SIM_DEFAULT_CALLS = 5000

@@ -130,3 +130,29 @@ def serve_s3(bucket: str, env: dict[str, str] | None = None) -> Iterator[str]:
     finally:
         mp.undo()
         server.stop()
+
+
+# --- insights: a simulated world with planted events (simulate --plant) ----------------------
+PLANTED_SEED = 41  # chosen before looking at this seed's detections (see bench/bench_insights.py)
+
+
+@pytest.fixture(scope="session")
+def planted_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """700,000 calls over 270 days with spikes, drops, level shifts, a mix change and an agent
+    who escalates 3x as often planted, cleaned by the real ETL; (Parquet, planted.json)."""
+    import json
+
+    from support_analytics.simulate import simulate
+
+    out = tmp_path_factory.mktemp("planted")
+    summary = simulate(out, calls=700_000, days=270, seed=PLANTED_SEED, progress=False, plant=True)
+    run_etl(
+        summary.calls_path,
+        summary.agents_path,
+        out / "calls.parquet",
+        out / "manifest.json",
+        out / "rejects.jsonl",
+        progress=False,
+    )
+    truth = json.loads((out / config.SIM_PLANTED_NAME).read_text(encoding="utf-8"))
+    return out / "calls.parquet", truth

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from support_analytics.simulate import plant
 from support_analytics.simulate.roster import Roster, draw, sampling_table, time_order
 from support_analytics.simulate.world import (
     BAD_RATINGS,
@@ -85,9 +86,13 @@ class CallGenerator:
         days: int,
         start: datetime.date,
         dirty_rate: float,
+        plan: plant.Plan | None = None,
     ) -> None:
         self.rng = rng
-        self.roster = roster
+        self.plan = plan
+        # the plan's own stream, apart from the main one (same seed, another spawn key)
+        self.plan_rng = np.random.default_rng([plan.seed, 1]) if plan is not None else None
+        self.roster = roster if plan is None else plant.with_escalation(roster, plan)
         self.calls = calls
         self.dirty_rate = dirty_rate
         self.customer_pool = max(1, round(calls * CUSTOMER_POOL_SHARE))
@@ -96,8 +101,14 @@ class CallGenerator:
 
         weekday = (start.weekday() + np.arange(days)) % 7
         day_weight = np.array(WEEKDAY_WEIGHTS)[weekday] * np.exp(rng.normal(0.0, 0.08, days))
-        per_day = rng.multinomial(calls, day_weight / day_weight.sum())
-        per_block = rng.multinomial(per_day, roster.region_weights())  # (days, regions)
+        if plan is None:
+            per_day = rng.multinomial(calls, day_weight / day_weight.sum())
+            per_block = rng.multinomial(per_day, roster.region_weights())  # (days, regions)
+        else:
+            day_weight = day_weight * plant.day_factors(plan, days, roster.region_weights())
+            per_day = rng.multinomial(calls, day_weight / day_weight.sum())
+            tilted = plant.region_weights_by_day(plan, days, roster.region_weights())
+            per_block = rng.multinomial(per_day, tilted)
         self.block_start = np.concatenate([[0], np.cumsum(per_block.ravel())]).astype(np.int64)
         self.n_regions = n_regions
 
@@ -155,8 +166,12 @@ class CallGenerator:
         agent = self.roster.pick(rng, region)
         skill = self.roster.skill[agent]
         issue = draw(rng, self.issue_table, n)
+        if self.plan is not None:
+            issue = plant.issues(self.plan, self.plan_rng, issue, day[order])
         median = self.median_s[issue]
         duration = median * np.exp(self.sigma[issue] * rng.standard_normal(n) - 0.12 * skill)
+        if self.plan is not None:
+            duration = plant.durations(self.plan, duration, day[order])
         duration = np.clip(np.rint(duration), 30, 4 * 3600).astype(np.int64)
 
         pair = agent * len(ISSUE_TYPES) + issue

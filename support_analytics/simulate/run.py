@@ -21,8 +21,10 @@ from support_analytics.config import (
     SIM_DEFAULT_DIRTY_RATE,
     SIM_DEFAULT_SEED,
     SIM_DEFAULT_START,
+    SIM_PLANTED_NAME,
 )
 from support_analytics.progress import Progress
+from support_analytics.simulate import plant as planting
 from support_analytics.simulate.calls import CallGenerator
 from support_analytics.simulate.roster import Roster
 from support_analytics.simulate.run_args import as_date, as_int, as_rate, atomic_writer
@@ -60,12 +62,15 @@ def simulate(
     dirty_rate: float = SIM_DEFAULT_DIRTY_RATE,
     progress: bool = True,
     split: str | None = None,
+    plant: bool = False,
 ) -> SimulationSummary:
     """Write ``sample_calls.json`` and ``agents.csv`` into ``out_dir`` (created if needed).
 
     ``split="daily"`` writes one ``calls-YYYY-MM-DD.json`` per simulated day instead (the
     shape a telephony export drops), so the incremental ETL can be tried without real data;
-    ``calls_path`` is then the folder.
+    ``calls_path`` is then the folder. ``plant=True`` plants spikes, drops, level shifts, a
+    mix change and an agent who escalates often (``plant.default_plan``) and writes what it
+    planted to ``planted.json``; without it the output is unchanged.
 
     Both files appear atomically (temp file + ``os.replace``), so a reader never sees half a
     file. About ``dirty_rate`` of the call lines carry exactly one injected fault (see
@@ -94,7 +99,8 @@ def simulate(
         writer.writerow(schema.AGENT_COLUMNS)
         writer.writerows(roster.csv_rows())
 
-    generator = CallGenerator(rng, roster, calls, days, start_date, dirty_rate)
+    plan = planting.default_plan(days, agents, seed, roster) if plant else None
+    generator = CallGenerator(rng, roster, calls, days, start_date, dirty_rate, plan)
     renderer = Renderer(agents=agents, calls=calls, customers=generator.customer_pool)
     bar = Progress("simulate", enabled=progress)
     dirty = 0
@@ -118,6 +124,12 @@ def simulate(
                     bar.update(rows=len(rows), nbytes=len(data))
     finally:
         bar.close()
+    truth_path = out / SIM_PLANTED_NAME
+    if plan is not None:  # written last: a truth file always has its calls beside it
+        ids = [row[0] for row in roster.csv_rows()]
+        planting.write_truth(truth_path, planting.truth(plan, start_date, days, calls), ids)
+    else:  # a truth left by an earlier planted run would describe calls no longer there
+        truth_path.unlink(missing_ok=True)
     return SimulationSummary(
         calls_path=calls_path,
         agents_path=agents_path,
