@@ -18,7 +18,7 @@ def counts_bar(df: pd.DataFrame, category: str, value: str, names: Mapping[str, 
     """Horizontal bars of a small count table (rejects by reason, warnings by kind)."""
     if df.empty:
         return no_data_figure("Nothing recorded")
-    y = [labels.escape(names.get(c, labels.humanize(c))) for c in df[category]]
+    y = [labels.chart_text(names.get(c, labels.humanize(c))) for c in df[category]]
     colors = [styles.ACCENT if v else styles.MUTED for v in df[value]]
     fig = go.Figure(
         go.Bar(
