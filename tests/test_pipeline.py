@@ -59,8 +59,7 @@ def test_site_meta_lists_each_region_as_a_link_to_the_filtered_overview(tmp_path
             "menu": [
                 {
                     "text": "&lt;b&gt;X&lt;/b&gt;",
-                    "href": "reports/overview.ipynb#region="
-                    "%25253Cb%25253EX%25253C%25252Fb%25253E",
+                    "href": "reports/overview.ipynb#region=%25253Cb%25253EX%25253C%25252Fb%25253E",
                 },
                 {
                     "text": "North America",

@@ -333,7 +333,8 @@ def inline_search(site_dir: Path, pages: list[Path]) -> None:
         href = os.path.relpath(libs_dir / SEARCH_INDEX_NAME, page.parent).replace(os.sep, "/")
         if href in text:
             continue
-        new = tag.sub(lambda m: f'<script src="{href}"></script>\n{m.group(0)}', text, count=1)
+        script_tag = f'<script src="{href}"></script>\n'
+        new = tag.sub(lambda m, pre=script_tag: pre + m.group(0), text, count=1)
         if new != text:
             write_readable(page, new.encode("utf-8"))
 

@@ -71,9 +71,7 @@ def value_box(
     key = comparison.key
     change = None
     if comparison.current is not None:
-        change = labels.fmt_delta(
-            key, comparison.delta, comparison.delta_pct, comparison.coverage
-        )
+        change = labels.fmt_delta(key, comparison.delta, comparison.delta_pct, comparison.coverage)
     before = f"the previous {days} days" if days else "the previous period"
     hover = f"change against {before}"
     if comparison.coverage in labels.COVERAGE_NOTES:
