@@ -224,7 +224,9 @@ def _expected(parquet: Path, regions, issues, start: str, end: str) -> dict:
             labels.fmt_kpi(k, comparison[k].current),
             None
             if comparison[k].current is None
-            else labels.fmt_delta(k, comparison[k].delta, comparison[k].delta_pct),
+            else labels.fmt_delta(
+                k, comparison[k].delta, comparison[k].delta_pct, comparison[k].coverage
+            ),
         ]
         for k in _KPIS
     }
@@ -241,7 +243,7 @@ def _expected(parquet: Path, regions, issues, start: str, end: str) -> dict:
                 digits = charts.LEADERBOARD_DECIMALS.get(column, 0)
                 row.append(f"{value:,.{digits}f}")
         rows.append(row)
-    return {"boxes": boxes, "rows": rows}
+    return {"boxes": boxes, "rows": rows, "coverage": comparison["calls"].coverage}
 
 
 def _random_selection(
@@ -314,6 +316,7 @@ def test_filters_give_duckdbs_numbers_for_random_selections(site: Path, chromium
             want = _expected(parquet, sel_regions, sel_issues, start, end)
             kinds.add("empty" if not want["rows"] else "data")
             kinds.add("period" if "period" in period else "custom")
+            kinds.add(f"previous {want['coverage']}")  # compared, or a note instead
             if shown["boxes"] != want["boxes"] or shown["rows"] != want["rows"]:
                 mismatches.append(
                     (
@@ -328,14 +331,17 @@ def test_filters_give_duckdbs_numbers_for_random_selections(site: Path, chromium
     finally:
         page.context.close()
     assert mismatches == []
-    assert len(timings) == 24 and kinds == {"empty", "data", "period", "custom"}
+    assert len(timings) == 24
+    assert kinds == {"empty", "data", "period", "custom"} | {
+        f"previous {c}" for c in ("full", "partial", "none")
+    }
 
 
 def test_controls_update_the_link_and_reset_all_restores_the_default(site: Path, chromium) -> None:
     page = _overview(chromium, site)
     try:
         default = page.evaluate(_PAGE_STATE)
-        page.click(".sa-pick[data-dim=regions] summary")
+        page.click(".sa-pick[data-dim=regions] .sa-pick-button")
         page.click(".sa-pick[data-dim=regions] button[data-set=none]")
         page.check(".sa-pick[data-dim=regions] input[value='Europe']")
         page.select_option(".sa-preset", "last_7_days")
@@ -367,7 +373,7 @@ def test_controls_are_labelled_and_reachable_by_keyboard(site: Path, chromium) -
         )
         assert unlabelled == []
         reached = set()
-        page.focus(".sa-pick[data-dim=regions] summary")
+        page.focus(".sa-pick[data-dim=regions] .sa-pick-button")
         for _ in range(60):
             reached.add(page.evaluate("() => document.activeElement.className"))
             page.keyboard.press("Tab")
