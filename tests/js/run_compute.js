@@ -3,7 +3,7 @@
 // The exactness test (tests/test_slices.py) compares these with support_analytics.report.metrics.
 'use strict';
 const path = require('node:path');
-const S = require(path.join(__dirname, '..', '..', 'support_analytics', 'web', 'slicer.js'));
+const S = require(path.join(__dirname, '..', '..', 'support_analytics', 'report', 'web', 'slicer.js'));
 
 function display(result) {
   const boxes = {};
@@ -12,7 +12,7 @@ function display(result) {
     boxes[key] = {
       current: S.fmtKpi(key, k.current),
       previous: S.fmtKpi(key, k.previous),
-      delta: S.fmtDelta(key, k.delta, k.delta_pct),
+      delta: S.fmtDelta(key, k.delta, k.delta_pct, k.coverage),
     };
   }
   return { boxes, leaderboard: result.leaderboard.map(S.leaderboardDisplay) };
