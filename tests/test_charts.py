@@ -127,6 +127,13 @@ def test_gaps_table_lists_runs_or_says_none(metrics_parquet: Path) -> None:
     assert "2025-12-21" in table.html and "2025-12-25" in table.html
     none = charts.gaps_table(gaps.iloc[0:0], (date(2026, 1, 1), date(2026, 1, 9), 10))
     assert "None: every day from 2026-01-01 to 2026-01-09 has calls." in none.html
+    nothing = charts.gaps_table(gaps.iloc[0:0], (None, None, 0))  # every line was rejected
+    assert "every day" not in nothing.html and "No calls were kept" in nothing.html
+
+
+def test_rows_kept_at_zero_is_a_warning_not_green() -> None:
+    assert charts.count_box("output", 0, "Rows kept").color == "warning"
+    assert charts.count_box("output", 12, "Rows kept").color == "success"
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ CANARY = """<!DOCTYPE html><html><head>
 <div id="legend" class="sa-plot" style="height:300px"></div>
 <div id="legend2" class="sa-plot" style="height:300px"></div>
 <div id="ticks" class="sa-plot" style="height:300px"></div>
+<div id="cut" class="sa-plot" style="height:200px;overflow:hidden"></div>
 <div class="card-body"><div style="height:100px"></div>
   <div id="t" class="sa-table-wrap"><div class="sa-dt-top"><label class="sa-dt-length">
   <select><option value="15"></option></select></label></div><table class="sa-dt"></table>
@@ -67,6 +68,8 @@ Plotly.newPlot("legend2", [{y: [1, 2], name: "wide legend entry"}, {y: [2, 1], n
 var cats = []; for (var i = 0; i < 30; i++) cats.push("category number " + i);
 Plotly.newPlot("ticks", [{x: cats, y: cats.map(function (_, i) { return i; }), type: "bar"}],
   {xaxis: {tickangle: 0}});
+Plotly.newPlot("cut", [{x: [1, 2], y: [1, 2]}],
+  {height: 320, xaxis: {title: {text: "lines"}}, margin: {b: 8}});
 console.error("canary error");
 alert("canary");
 </script></body></html>"""
@@ -89,6 +92,7 @@ def test_every_check_fails_on_a_canary_page(site: Path, chromium) -> None:
     assert "legend overlaps a title in #legend2" in problems
     assert "legend overlaps the plot area in #legend" in problems
     assert "tick labels overlap in #ticks" in problems
+    assert "axis text cut off in #cut" in problems
     assert re.search(r"gap of 1\d\d px above a table", problems)
     assert "a table length menu is blank" in problems
     assert "alert/confirm/prompt was called" in problems
@@ -409,3 +413,22 @@ def test_redrawn_overview_is_clean_at_every_size(site: Path, chromium, size: str
             page.context.close()
         problems += [f"{fragment}: {p}" for p in found]
     assert problems == []
+
+
+def test_rejected_lines_get_the_phones_width(site: Path, chromium) -> None:
+    """At 390 px the rejects table's raw text had ~50 px before a sideways scroll: the other
+    columns now wrap, and the raw column is seen at a readable width without scrolling."""
+    page = sb.open_page(chromium, (site / "reports" / "data-quality.html").as_uri(), "phone")
+    try:
+        seen = page.evaluate(
+            """() => {
+              const th = [...document.querySelectorAll('table.sa-dt thead th')]
+                .find(h => h.textContent.trim().startsWith('raw'));
+              const view = th.closest('.sa-dt-scroll').getBoundingClientRect();
+              const r = th.getBoundingClientRect();
+              return Math.min(r.right, view.right) - Math.max(r.left, view.left);
+            }"""
+        )
+    finally:
+        page.context.close()
+    assert seen >= 150

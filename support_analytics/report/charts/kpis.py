@@ -89,7 +89,10 @@ def value_box(
 
 
 def count_box(key: str, value: int, title: str, *, alert: bool = False) -> ValueBox:
-    """A value box for a data-quality count: amber when it needs attention."""
+    """A value box for a data-quality count: amber when it needs attention (and "Rows kept"
+    at 0 always does: it was green when every line was rejected)."""
+    if key == "output" and value == 0:
+        alert = True
     color = "warning" if alert else styles.BOX_GOOD if key == "output" else styles.BOX_NEUTRAL
     return ValueBox(title, labels.fmt_int(value), color, styles.QUALITY_ICONS[key], key=key)
 
