@@ -335,6 +335,36 @@ def test_the_reports_dates_are_the_pages_default_selection(site: Path, chromium,
         ranged.unlink()
 
 
+# --- names in charts ------------------------------------------------------------------------------
+QUOTED = '"refunds" after a chargeback, second-line billing team'  # an issue type of the fixture
+_CHART_TEXT = "() => [...document.querySelectorAll('.sa-plot svg text')].map(t => t.textContent)"
+
+
+def test_chart_names_are_escaped_once_and_cut_as_python_and_the_redraw_agree(
+    site: Path, chromium
+) -> None:
+    """The first render (Python) and the filters' redraw (dashboard.js) label the long quoted
+    issue type alike: quotes as typed, never &quot;, cut with an ellipsis."""
+    cut = labels.chart_text(labels.shorten(labels.humanize(QUOTED)))
+    page = _open(chromium, _overview(site))
+    try:
+        first = page.evaluate(_CHART_TEXT)
+        page.select_option(".sa-preset", "all_data")  # every chart redrawn by the page
+        page.wait_for_timeout(300)
+        redrawn = page.evaluate(_CHART_TEXT)
+        options = page.eval_on_selector_all(
+            ".sa-pick[data-dim=issues] .sa-pick-name", "a => a.map(n => n.textContent)"
+        )
+    finally:
+        page.context.close()
+    for texts in (first, redrawn):
+        joined = "\n".join(texts)
+        assert "&quot;" not in joined and "&amp;" not in joined
+        assert cut in texts and cut.endswith("…")
+        assert labels.humanize(QUOTED) not in texts  # never drawn whole in a chart
+    assert labels.humanize(QUOTED) in options  # the picker shows it whole (CSS may cut it)
+
+
 # --- search ------------------------------------------------------------------------------------
 def test_navbar_search_finds_pages_from_file_urls(site: Path, chromium) -> None:
     report = sb.PageReport("search", "desktop")
