@@ -24,20 +24,39 @@ def seg(metrics_parquet: Path) -> metrics.Segment:
 
 
 def test_value_box_puts_the_change_on_its_own_line_and_colours_by_direction(
-    seg: metrics.Segment,
+    metrics_parquet: Path,
 ) -> None:
-    comparisons = metrics.kpi_comparison(seg)
-    aht = charts.value_box(comparisons["aht"], "Average handle time", 28)
+    # 18 days whose previous 18 (from 2025-12-24) lie wholly inside the data
+    comparisons = metrics.kpi_comparison(
+        metrics.segment(metrics_parquet, None, "2026-01-11", "2026-01-28")
+    )
+    aht = charts.value_box(comparisons["aht"], "Average handle time", 18)
     assert aht.color == "danger"  # AHT went up: bad
-    assert (aht.value, aht.change) == ("12.4 min", "▲ 5.8 min")
+    assert (aht.value, aht.change) == ("12.5 min", "▲ 2.5 min")
     html = aht.html()
-    assert '<p class="sa-kpi-value">12.4 min</p>' in html
+    assert '<p class="sa-kpi-value">12.5 min</p>' in html
     assert (
-        '<p class="sa-kpi-change" title="change against the previous 28 days">▲ 5.8 min</p>' in html
+        '<p class="sa-kpi-change" title="change against the previous 18 days">▲ 2.5 min</p>' in html
     )
     assert "bg-danger" in html and "bi-stopwatch" in html
-    assert charts.value_box(comparisons["escalation_rate"]).color == "success"
+    assert charts.value_box(comparisons["csat"]).color == "success"
+    assert charts.value_box(comparisons["calls"]).change == "▲ 3 (100.0%)"
     assert charts.value_box(comparisons["calls"]).color == "primary"
+
+
+def test_value_box_says_when_the_previous_period_is_partly_before_the_data(
+    seg: metrics.Segment,
+) -> None:
+    """The default 28 days of the fixture: their previous 28 start 16 days before the data."""
+    comparisons = metrics.kpi_comparison(seg)
+    for key, comparison in comparisons.items():
+        box = charts.value_box(comparison, None, 28)
+        assert box.change == "previous period partly before the data", key
+        assert box.color == "primary", key  # neither good nor bad: no colour
+        assert "%" not in box.change and "▲" not in box.change
+        assert 'title="no change shown: the previous 28 days are not all in the data"' in box.html()
+    summary = labels.kpi_summary("t", seg.period.label(), None, comparisons)
+    assert "Calls: 7 (previous 3; previous period partly before the data)" in summary
 
 
 def test_value_box_for_an_empty_segment(metrics_parquet: Path) -> None:
@@ -108,6 +127,13 @@ def test_gaps_table_lists_runs_or_says_none(metrics_parquet: Path) -> None:
     assert "2025-12-21" in table.html and "2025-12-25" in table.html
     none = charts.gaps_table(gaps.iloc[0:0], (date(2026, 1, 1), date(2026, 1, 9), 10))
     assert "None: every day from 2026-01-01 to 2026-01-09 has calls." in none.html
+    nothing = charts.gaps_table(gaps.iloc[0:0], (None, None, 0))  # every line was rejected
+    assert "every day" not in nothing.html and "No calls were kept" in nothing.html
+
+
+def test_rows_kept_at_zero_is_a_warning_not_green() -> None:
+    assert charts.count_box("output", 0, "Rows kept").color == "warning"
+    assert charts.count_box("output", 12, "Rows kept").color == "success"
 
 
 @pytest.mark.parametrize(
@@ -157,6 +183,48 @@ def test_names_from_the_data_are_escaped_in_figures() -> None:
     assert XSS_AGENT not in payload
 
 
+LONG = "escalated to the second-line billing team after a chargeback dispute"
+
+
+def test_chart_names_are_escaped_once_and_long_ones_cut_with_the_whole_in_the_hover() -> None:
+    """A quoted name reads as typed (no &quot; in a legend: Plotly does not decode it), a long
+    one is cut with an ellipsis on axes and legends, two long names cut alike stay two bars,
+    and the hover shows the whole name, '%' included (not read as a placeholder)."""
+    issues = pd.DataFrame(
+        {
+            "issue_type": ['"refunds"', LONG, LONG + " (2)", "100%{y} off"],
+            "resolution": [LONG, "resolved", "resolved", "resolved"],
+            "calls": [3, 2, 1, 1],
+            "issue_calls": [3, 2, 1, 1],
+        }
+    )
+    fig = charts.issue_breakdown(issues)
+    legend = [trace.name for trace in fig.data]
+    assert "&quot;" not in json.dumps(fig.to_plotly_json(), default=str)
+    cut = labels.shorten(labels.humanize(LONG))
+    assert cut.endswith("…") and len(cut) <= labels.CHART_LABEL_CHARS
+    assert cut in legend and labels.humanize(LONG) not in legend
+    ticks = list(fig.layout.yaxis.ticktext)
+    assert ticks[0] == '"refunds"' and ticks[1] == ticks[2] == cut
+    assert len(set(fig.data[0].y)) == 4  # keyed by the whole names
+    hover = fig.data[[t.name for t in fig.data].index(cut)].hovertemplate
+    assert labels.humanize(LONG) in hover
+    assert ticks[3] == "100%{y} off"  # axis text is not a template
+    durations = pd.DataFrame(
+        {
+            "issue_type": ['"refunds"', LONG],
+            "bin_start": [0.0, 2.0],
+            "bin_end": [2.0, 4.0],
+            "calls": [1, 1],
+        }
+    )
+    fig = charts.duration_distribution(durations)
+    assert [t.name for t in fig.data] == ['"refunds"', cut]
+    assert labels.humanize(LONG) in fig.data[1].hovertemplate
+    assert labels.template_text("100%{y}") == "100&#37;{y}"
+    assert labels.chart_text('<b>"x"</b>') == '&lt;b&gt;"x"&lt;/b&gt;'
+
+
 def test_duration_bins_are_labelled_with_an_open_last_bin() -> None:
     df = pd.DataFrame(
         {
@@ -194,4 +262,24 @@ def test_labels_format_kpis_and_deltas() -> None:
     assert labels.fmt_delta("resolution_rate", -0.012) == "▼ 1.2 pp"
     assert labels.fmt_delta("calls", 5, 0.05) == "▲ 5 (5.0%)"
     assert labels.fmt_delta("aht", None) == "no previous data"
+    assert labels.fmt_delta("calls", 203, 50.75, "partial") == (
+        "previous period partly before the data"
+    )
+    assert labels.fmt_delta("aht", None, None, "none") == "no data before this period"
     assert labels.escape(XSS_AGENT) == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def _slicer_config(markup: charts.Markup) -> dict:
+    text = re.search(r'class="sa-slicer-config">(.*?)</script>', str(markup.html), re.S).group(1)
+    return json.loads(text)
+
+
+def test_the_filters_default_to_the_pages_period(metrics_parquet: Path) -> None:
+    """`report --start-date/--end-date` reach the page: the filters' default selection (and
+    the text shown before they load) is the notebook's period, not the last 28 days."""
+    ranged = metrics.segment(metrics_parquet, None, "2026-01-05", "2026-01-12")
+    controls = charts.slicer_controls(ranged)
+    assert _slicer_config(controls)["default_period"] == {"from": "2026-01-05", "to": "2026-01-12"}
+    assert "2026-01-05 to 2026-01-12" in str(controls.html)
+    default = charts.slicer_controls(metrics.segment(metrics_parquet))
+    assert _slicer_config(default)["default_period"] == {"from": "2026-01-01", "to": "2026-01-28"}

@@ -9,7 +9,7 @@ c3 (c4 exactly 7 days later, in another region), c8 (c10 six days later).
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -74,7 +74,8 @@ def test_kpis_for_the_previous_period(seg: metrics.Segment) -> None:
 
 
 def test_deltas_and_whether_they_are_good(seg: metrics.Segment) -> None:
-    c = metrics.kpi_comparison(seg)
+    now, before = metrics.kpis(seg), metrics.kpis(seg, seg.period.previous)
+    c = {k: metrics.KpiComparison(k, now[k], before[k]) for k in metrics.KPI_KEYS}
     assert c["calls"].delta == 4 and c["calls"].delta_pct == pytest.approx(4 / 3)
     assert c["calls"].good is None  # volume is neither good nor bad
     assert c["aht"].delta == pytest.approx(87 / 7 - 20 / 3) and c["aht"].good is False
@@ -83,6 +84,38 @@ def test_deltas_and_whether_they_are_good(seg: metrics.Segment) -> None:
     assert c["escalation_rate"].delta == pytest.approx(1 / 7 - 1 / 3)
     assert c["escalation_rate"].good is True  # fewer escalations is good
     assert c["repeat_rate"].good is True
+
+
+def test_no_change_against_a_previous_period_partly_before_the_data(
+    seg: metrics.Segment, metrics_parquet: Path
+) -> None:
+    # the data starts 2025-12-20; the previous 28 days run from 2025-12-04: three calls in
+    # twelve of its days, so "+133%" would compare with a period the data barely covers
+    assert seg.period.previous.start == date(2025, 12, 4)
+    c = metrics.kpi_comparison(seg)
+    for key in metrics.KPI_KEYS:
+        assert c[key].coverage == "partial", key
+        assert (c[key].delta, c[key].delta_pct, c[key].good) == (None, None, None), key
+    assert c["calls"].previous == 3  # still there to read, only not compared
+    week = metrics.kpi_comparison(
+        metrics.segment(metrics_parquet, None, "2026-01-11", "2026-01-28")
+    )
+    assert week["calls"].coverage == "full"  # previous: 2025-12-24 .. 2026-01-10
+    assert week["calls"].delta == week["calls"].current - week["calls"].previous
+    early = metrics.kpi_comparison(
+        metrics.segment(metrics_parquet, None, "2025-12-20", "2025-12-31")
+    )
+    assert early["aht"].coverage == "none" and early["aht"].delta is None
+
+
+def test_previous_coverage_at_the_data_edges() -> None:
+    first = date(2026, 1, 10)
+    period = metrics.Period(date(2026, 1, 10), date(2026, 1, 19))  # 10 days from the first
+    assert metrics.previous_coverage(period.previous, first) == "none"
+    for start, want in [(date(2026, 1, 20), "full"), (date(2026, 1, 19), "partial")]:
+        p = metrics.Period(start, start + timedelta(days=9))
+        assert metrics.previous_coverage(p.previous, first) == want, start
+    assert metrics.previous_coverage(period.previous, None) == "none"  # no data at all
 
 
 def test_repeat_calls_are_found_across_regions(metrics_parquet: Path) -> None:

@@ -49,6 +49,7 @@ CANARY = """<!DOCTYPE html><html><head>
 <div id="legend" class="sa-plot" style="height:300px"></div>
 <div id="legend2" class="sa-plot" style="height:300px"></div>
 <div id="ticks" class="sa-plot" style="height:300px"></div>
+<div id="cut" class="sa-plot" style="height:200px;overflow:hidden"></div>
 <div class="card-body"><div style="height:100px"></div>
   <div id="t" class="sa-table-wrap"><div class="sa-dt-top"><label class="sa-dt-length">
   <select><option value="15"></option></select></label></div><table class="sa-dt"></table>
@@ -67,6 +68,8 @@ Plotly.newPlot("legend2", [{y: [1, 2], name: "wide legend entry"}, {y: [2, 1], n
 var cats = []; for (var i = 0; i < 30; i++) cats.push("category number " + i);
 Plotly.newPlot("ticks", [{x: cats, y: cats.map(function (_, i) { return i; }), type: "bar"}],
   {xaxis: {tickangle: 0}});
+Plotly.newPlot("cut", [{x: [1, 2], y: [1, 2]}],
+  {height: 320, xaxis: {title: {text: "lines"}}, margin: {b: 8}});
 console.error("canary error");
 alert("canary");
 </script></body></html>"""
@@ -89,6 +92,7 @@ def test_every_check_fails_on_a_canary_page(site: Path, chromium) -> None:
     assert "legend overlaps a title in #legend2" in problems
     assert "legend overlaps the plot area in #legend" in problems
     assert "tick labels overlap in #ticks" in problems
+    assert "axis text cut off in #cut" in problems
     assert re.search(r"gap of 1\d\d px above a table", problems)
     assert "a table length menu is blank" in problems
     assert "alert/confirm/prompt was called" in problems
@@ -224,7 +228,9 @@ def _expected(parquet: Path, regions, issues, start: str, end: str) -> dict:
             labels.fmt_kpi(k, comparison[k].current),
             None
             if comparison[k].current is None
-            else labels.fmt_delta(k, comparison[k].delta, comparison[k].delta_pct),
+            else labels.fmt_delta(
+                k, comparison[k].delta, comparison[k].delta_pct, comparison[k].coverage
+            ),
         ]
         for k in _KPIS
     }
@@ -241,7 +247,7 @@ def _expected(parquet: Path, regions, issues, start: str, end: str) -> dict:
                 digits = charts.LEADERBOARD_DECIMALS.get(column, 0)
                 row.append(f"{value:,.{digits}f}")
         rows.append(row)
-    return {"boxes": boxes, "rows": rows}
+    return {"boxes": boxes, "rows": rows, "coverage": comparison["calls"].coverage}
 
 
 def _random_selection(
@@ -314,6 +320,7 @@ def test_filters_give_duckdbs_numbers_for_random_selections(site: Path, chromium
             want = _expected(parquet, sel_regions, sel_issues, start, end)
             kinds.add("empty" if not want["rows"] else "data")
             kinds.add("period" if "period" in period else "custom")
+            kinds.add(f"previous {want['coverage']}")  # compared, or a note instead
             if shown["boxes"] != want["boxes"] or shown["rows"] != want["rows"]:
                 mismatches.append(
                     (
@@ -328,14 +335,17 @@ def test_filters_give_duckdbs_numbers_for_random_selections(site: Path, chromium
     finally:
         page.context.close()
     assert mismatches == []
-    assert len(timings) == 24 and kinds == {"empty", "data", "period", "custom"}
+    assert len(timings) == 24
+    assert kinds == {"empty", "data", "period", "custom"} | {
+        f"previous {c}" for c in ("full", "partial", "none")
+    }
 
 
 def test_controls_update_the_link_and_reset_all_restores_the_default(site: Path, chromium) -> None:
     page = _overview(chromium, site)
     try:
         default = page.evaluate(_PAGE_STATE)
-        page.click(".sa-pick[data-dim=regions] summary")
+        page.click(".sa-pick[data-dim=regions] .sa-pick-button")
         page.click(".sa-pick[data-dim=regions] button[data-set=none]")
         page.check(".sa-pick[data-dim=regions] input[value='Europe']")
         page.select_option(".sa-preset", "last_7_days")
@@ -367,7 +377,7 @@ def test_controls_are_labelled_and_reachable_by_keyboard(site: Path, chromium) -
         )
         assert unlabelled == []
         reached = set()
-        page.focus(".sa-pick[data-dim=regions] summary")
+        page.focus(".sa-pick[data-dim=regions] .sa-pick-button")
         for _ in range(60):
             reached.add(page.evaluate("() => document.activeElement.className"))
             page.keyboard.press("Tab")
@@ -403,3 +413,22 @@ def test_redrawn_overview_is_clean_at_every_size(site: Path, chromium, size: str
             page.context.close()
         problems += [f"{fragment}: {p}" for p in found]
     assert problems == []
+
+
+def test_rejected_lines_get_the_phones_width(site: Path, chromium) -> None:
+    """At 390 px the rejects table's raw text had ~50 px before a sideways scroll: the other
+    columns now wrap, and the raw column is seen at a readable width without scrolling."""
+    page = sb.open_page(chromium, (site / "reports" / "data-quality.html").as_uri(), "phone")
+    try:
+        seen = page.evaluate(
+            """() => {
+              const th = [...document.querySelectorAll('table.sa-dt thead th')]
+                .find(h => h.textContent.trim().startsWith('raw'));
+              const view = th.closest('.sa-dt-scroll').getBoundingClientRect();
+              const r = th.getBoundingClientRect();
+              return Math.min(r.right, view.right) - Math.max(r.left, view.left);
+            }"""
+        )
+    finally:
+        page.context.close()
+    assert seen >= 150

@@ -195,12 +195,13 @@ def assert_same_as_metrics(path: Path, sel: dict[str, Any], got: dict[str, Any])
             "delta": comp.delta,
             "delta_pct": comp.delta_pct,
             "good": comp.good,
+            "coverage": comp.coverage,
         }
         assert {k: js[k] for k in expected} == expected, (key, where)
         assert shown["boxes"][key] == {
             "current": labels.fmt_kpi(key, comp.current),
             "previous": labels.fmt_kpi(key, comp.previous),
-            "delta": labels.fmt_delta(key, comp.delta, comp.delta_pct),
+            "delta": labels.fmt_delta(key, comp.delta, comp.delta_pct, comp.coverage),
         }, (key, where)
     assert res["empty"] == (comps["calls"].current == 0)
 

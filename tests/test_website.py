@@ -110,3 +110,61 @@ def test_post_render_refuses_a_site_that_loads_from_the_network(tmp_path: Path) 
     _page(site, "index.html", '<script src="https://cdn.example.com/x.js"></script>')
     with pytest.raises(RuntimeError, match="cdn.example.com"):
         website.post_render(site)
+
+
+_QUARTO_SEARCH = """async function readSearchData() {
+  if (fuseIndex === undefined) {
+    if (window.location.protocol === "file:" && !shownWarning) {
+      window.alert("Search requires JavaScript features disabled when running in file://...");
+      shownWarning = true;
+      return;
+    }
+    const response = await fetch(offsetURL("search.json"));
+  }
+}
+"""
+
+
+def _search_site(tmp_path: Path, script: str) -> Path:
+    site = tmp_path / "_site"
+    (site / "site_libs" / "quarto-search").mkdir(parents=True)
+    (site / "site_libs" / "quarto-search" / "quarto-search.js").write_text(script)
+    (site / "search.json").write_text('[{"title": "Data quality", "href": "reports/q.html"}]')
+    (site / "reports").mkdir()
+    (site / "reports" / "q.html").write_text(
+        '<html><head><script src="../site_libs/quarto-search/quarto-search.js"></script>'
+        "</head><body></body></html>"
+    )
+    return site
+
+
+def test_search_index_ships_as_a_script_for_file_urls(tmp_path: Path) -> None:
+    """Browsers refuse fetch() of search.json from file://: the index becomes a script the
+    page loads first, and Quarto's search reads it instead of fetching (or alerting)."""
+    site = _search_site(tmp_path, _QUARTO_SEARCH)
+    website.post_render(site)
+    website.post_render(site)  # idempotent: one script tag, one patch
+    index = site / "site_libs" / website.LIBS_DIR_NAME / website.SEARCH_INDEX_NAME
+    assert index.read_text().startswith(f"window.{website.SEARCH_GLOBAL} = [")
+    page = (site / "reports" / "q.html").read_text()
+    tag = f'<script src="../site_libs/{website.LIBS_DIR_NAME}/{website.SEARCH_INDEX_NAME}">'
+    assert page.count(tag) == 1 and page.index(tag) < page.index("quarto-search.js")
+    patched = (site / "site_libs" / "quarto-search" / "quarto-search.js").read_text()
+    assert patched.count(f"window.{website.SEARCH_GLOBAL}") == 3
+    # the patched reader, run: it takes the index from the global, no fetch, no alert
+    program = (
+        "global.window = {location: {protocol: 'file:'}, alert: () => { throw 'alert'; }};"
+        f"{index.read_text()}"
+        "let fuseIndex, shownWarning = false; const offsetURL = (u) => u;"
+        "global.fetch = () => { throw 'fetch'; };"
+        "let seen;"
+        + patched.replace("const response =", "seen =")
+        + "readSearchData().then(() => seen.json()).then((d) => console.log(d[0].title));"
+    )
+    assert _run_node(program) == "Data quality"
+
+
+def test_an_unknown_quarto_search_script_is_refused(tmp_path: Path) -> None:
+    site = _search_site(tmp_path, "async function readSearchData() { return fetch(x); }\n")
+    with pytest.raises(RuntimeError, match="search script is not the one"):
+        website.post_render(site)

@@ -141,6 +141,18 @@ CHECKS_JS = r"""
     }
   }
 
+  // 3b. Axis text inside its chart: a figure taller than its card lost its x tick labels and
+  // axis title below the card's edge (the data-quality page at 1,400 px).
+  for (const plot of document.querySelectorAll(".sa-plot")) {
+    if (!plot.querySelector("svg.main-svg")) continue;
+    const box = rect(plot);
+    const axisText = ".xtick text, .ytick text, .g-xtitle text, .g-ytitle text";
+    const texts = [...plot.querySelectorAll(axisText)].filter(visible);
+    if (texts.some((t) => rect(t).bottom > box.bottom + 1 || rect(t).top < box.top - 1)) {
+      problems.push(`axis text cut off in #${plot.id}`);
+    }
+  }
+
   // 4. Tables: no tall gap above them in their card; every length menu shows its choice.
   for (const wrap of document.querySelectorAll(".sa-table-wrap")) {
     const body = wrap.closest(".card-body") || wrap.parentElement;

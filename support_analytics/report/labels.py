@@ -48,6 +48,30 @@ def escape(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+#: Names longer than this are cut in chart labels and legends, with an ellipsis (the hover
+#: shows them whole): one long issue type squeezed every chart to a sliver.
+CHART_LABEL_CHARS = 30
+ELLIPSIS = "…"
+
+
+def chart_text(value: Any) -> str:
+    """Text for a Plotly figure, escaped once: Plotly reads its strings as markup and decodes
+    only ``&amp; &lt; &gt;`` and numeric entities, so quotes stay as they are (``&quot;``
+    showed literally in a legend)."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+def template_text(value: Any) -> str:
+    """:func:`chart_text` for a Plotly hovertemplate, where ``%{...}`` in a name would be read
+    as a placeholder: '%' becomes its numeric entity, which the hover shows as '%'."""
+    return chart_text(value).replace("%", "&#37;")
+
+
+def shorten(text: str, limit: int = CHART_LABEL_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the last one an ellipsis (before escaping)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
 def humanize(code: str | None) -> str:
     """'billing_issue' -> 'Billing issue'; blank -> 'Unknown'. Not escaped."""
     text = (code or "").strip().replace("_", " ")
@@ -81,8 +105,24 @@ def fmt_kpi(key: str, value: float | int | None) -> str:
     return fmt_pct(value)
 
 
-def fmt_delta(key: str, delta: float | int | None, delta_pct: float | None = None) -> str:
-    """A change vs the previous period: '▲ 5.2%' for calls, '▼ 0.3 min', '▲ 1.2 pp'."""
+#: What a value box says instead of a change when the previous period is not wholly inside
+#: the data (metrics.kpis.previous_coverage; web/slicer.js fmtDelta says the same).
+COVERAGE_NOTES: dict[str, str] = {
+    "partial": "previous period partly before the data",
+    "none": "no data before this period",
+}
+
+
+def fmt_delta(
+    key: str,
+    delta: float | int | None,
+    delta_pct: float | None = None,
+    coverage: str = "full",
+) -> str:
+    """A change vs the previous period: '▲ 5.2%' for calls, '▼ 0.3 min', '▲ 1.2 pp'; a note
+    instead when the previous period is partly or wholly before the data."""
+    if coverage in COVERAGE_NOTES:
+        return COVERAGE_NOTES[coverage]
     if delta is None:
         return "no previous data"
     arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
@@ -106,7 +146,7 @@ def kpi_summary(title: str, period_label: str, region: str | None, comparisons: 
         f"period: {period_label}",
     ]
     for key, comp in comparisons.items():
-        change = fmt_delta(key, comp.delta, comp.delta_pct)
+        change = fmt_delta(key, comp.delta, comp.delta_pct, comp.coverage)
         lines.append(
             f"{KPI_LABELS[key]}: {fmt_kpi(key, comp.current)} "
             f"(previous {fmt_kpi(key, comp.previous)}; {change})"

@@ -11,6 +11,10 @@ Why this exists:
 - Browsers refuse ES-module scripts from ``file://`` (origin ``null``), so Quarto's own
   ``quarto.js`` never ran there. :func:`module_to_classic` turns such a module (and the relative
   modules it imports) into one classic, deferred script, which ``file://`` allows.
+- Quarto's navbar search fetches ``search.json``, which a browser refuses from ``file://``
+  (and Quarto's script alerts "Search requires ... a web server"). :func:`inline_search`
+  ships the index as a script (``site_libs/support-analytics/search-index.js``) and lets
+  Quarto's search read it from there.
 - Quarto copies DataTables' PDF export (pdfmake and its fonts, 2 MB) into every dashboard
   site; no page of ours uses it, so it is dropped when nothing references it.
 
@@ -36,11 +40,28 @@ NEEDS_ATTR = "data-sa-needs"
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "plotly": ("plotly.min.js",),
     "tables": ("tables.js",),
-    "slicer": ("slicer.js", "dashboard.js"),
+    "slicer": ("slicer.js", "picker.js", "dashboard.js"),
 }
 #: Files Quarto's dashboard format copies for DataTables' export buttons, unused by our pages.
 PRUNABLE = ("pdfmake.min.js", "vfs_fonts.js", "datatables.min.js", "datatables.min.css")
 CLASSIC_SUFFIX = ".classic.js"
+#: The site's search index as a script, and the global it sets (read by quarto-search.js).
+SEARCH_INDEX_NAME = "search-index.js"
+SEARCH_GLOBAL = "SA_SEARCH_INDEX"
+_SEARCH_SCRIPT = "quarto-search.js"
+#: The two places in Quarto 1.7's quarto-search.js that refuse file:// and fetch the index.
+_SEARCH_PATCHES = (
+    (
+        'window.location.protocol === "file:" && !shownWarning',
+        f'window.location.protocol === "file:" && !window.{SEARCH_GLOBAL} && !shownWarning',
+    ),
+    (
+        'const response = await fetch(offsetURL("search.json"));',
+        f"const response = window.{SEARCH_GLOBAL} ? "
+        f"new Response(JSON.stringify(window.{SEARCH_GLOBAL})) : "
+        'await fetch(offsetURL("search.json"));',
+    ),
+)
 
 
 class ModuleConversionError(ValueError):
@@ -174,7 +195,7 @@ def _library_sources() -> dict[str, Callable[[], bytes]]:
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     web = Path(__file__).parent / "web"
     sources: dict[str, Callable[[], bytes]] = {"plotly.min.js": plotly_js.read_bytes}
-    for script in ("tables.js", "slicer.js", "dashboard.js"):
+    for script in ("tables.js", "slicer.js", "picker.js", "dashboard.js"):
         sources[script] = (web / script).read_bytes
     return sources
 
@@ -282,6 +303,42 @@ def _dedupe_libs(site_dir: Path, pages: list[Path]) -> None:
             copy.unlink()
 
 
+def inline_search(site_dir: Path, pages: list[Path]) -> None:
+    """Make the navbar search work from ``file://``: the index as a script every searching
+    page loads before quarto-search.js, which reads it instead of fetching search.json. A
+    quarto-search.js this does not know is refused (the search would silently find nothing)."""
+    index = site_dir / "search.json"
+    searches = list((site_dir / "site_libs").rglob(_SEARCH_SCRIPT))
+    if not index.is_file() or not searches:
+        return
+    body = index.read_text(encoding="utf-8").strip() or "[]"
+    libs_dir = site_dir / "site_libs" / LIBS_DIR_NAME
+    write_readable(libs_dir / SEARCH_INDEX_NAME, f"window.{SEARCH_GLOBAL} = {body};\n".encode())
+    for script in searches:
+        text = script.read_text(encoding="utf-8")
+        new = text
+        for old, patched in _SEARCH_PATCHES:
+            if patched not in new:
+                if old not in new:
+                    raise RuntimeError(
+                        f"{script}: this Quarto's search script is not the one "
+                        "website.inline_search knows; update _SEARCH_PATCHES for it"
+                    )
+                new = new.replace(old, patched)
+        if new != text:
+            write_readable(script, new.encode("utf-8"))
+    tag = re.compile(r"<script src=\"([^\"]*/)" + re.escape(_SEARCH_SCRIPT) + r"\"></script>")
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        href = os.path.relpath(libs_dir / SEARCH_INDEX_NAME, page.parent).replace(os.sep, "/")
+        if href in text:
+            continue
+        script_tag = f'<script src="{href}"></script>\n'
+        new = tag.sub(lambda m, pre=script_tag: pre + m.group(0), text, count=1)
+        if new != text:
+            write_readable(page, new.encode("utf-8"))
+
+
 def remote_references(site_dir: Path) -> list[str]:
     """Every script, stylesheet, image or frame a page would fetch from the network."""
     found = []
@@ -301,6 +358,7 @@ def post_render(site_dir: Path) -> None:
         needs |= fix_page(page, site_dir)
     names = [name for lib in sorted(needs) for name in LIBRARIES[lib]]
     write_libraries(site_dir / "site_libs" / LIBS_DIR_NAME, names)
+    inline_search(site_dir, pages)
     _dedupe_libs(site_dir, pages)
     texts = [p.read_text(encoding="utf-8") for p in pages]
     converted = [

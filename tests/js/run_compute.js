@@ -12,7 +12,7 @@ function display(result) {
     boxes[key] = {
       current: S.fmtKpi(key, k.current),
       previous: S.fmtKpi(key, k.previous),
-      delta: S.fmtDelta(key, k.delta, k.delta_pct),
+      delta: S.fmtDelta(key, k.delta, k.delta_pct, k.coverage),
     };
   }
   return { boxes, leaderboard: result.leaderboard.map(S.leaderboardDisplay) };

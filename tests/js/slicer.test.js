@@ -174,7 +174,8 @@ test('KPIs of the period, all regions and issues, unknown agents included', asyn
   assert.equal(r.totals.current.rated_calls, 4);
   assert.equal(r.totals.current.escalations, 1);
   assert.deepEqual(r.period, { from: '2026-01-15', to: '2026-01-20', days: 6 });
-  assert.deepEqual(r.previous_period, { from: '2026-01-09', to: '2026-01-14' });
+  assert.deepEqual(r.previous_period, { from: '2026-01-09', to: '2026-01-14',
+    coverage: 'full' });
   assert.equal(r.empty, false);
 });
 
@@ -191,6 +192,29 @@ test('previous period, deltas and whether the change is good', async () => {
   assert.equal(k.csat.good, true);
   close(k.escalation_rate.previous, 0.5);
   assert.equal(k.escalation_rate.good, true); // fewer escalations
+});
+
+test('a previous period partly or wholly before the data is not compared with', async () => {
+  const m = await model(); // the data starts 2026-01-01
+  const partly = S.compute(m, sel({ from: '2026-01-03', to: '2026-01-08' }));
+  assert.deepEqual(partly.previous_period,
+    { from: '2025-12-28', to: '2026-01-02', coverage: 'partial' });
+  assert.equal(partly.kpis.calls.current, 1);
+  assert.equal(partly.kpis.calls.previous, 1); // one day of it holds data: 01-01
+  for (const key of S.KPI_KEYS) {
+    const k = partly.kpis[key];
+    assert.equal(k.coverage, 'partial', key);
+    assert.equal(k.delta, null, key);
+    assert.equal(k.delta_pct, null, key);
+    assert.equal(k.good, null, key); // no colour
+  }
+  const none = S.compute(m, sel({ from: '2026-01-01', to: '2026-01-20' }));
+  assert.equal(none.previous_period.coverage, 'none');
+  assert.equal(none.kpis.calls.delta, null);
+  // the first full previous period: it starts on the data's first day
+  const full = S.compute(m, sel({ from: '2026-01-04', to: '2026-01-06' }));
+  assert.equal(full.previous_period.coverage, 'full');
+  assert.equal(full.kpis.calls.delta, -2);
 });
 
 test('a region filter leaves out calls of unknown agents; all regions keeps them', async () => {
@@ -355,6 +379,27 @@ test('the default selection is the empty fragment, and back', async () => {
   }
 });
 
+test('a default period set by the page is the empty fragment and what Reset means', async () => {
+  const m = await S.decode(PAYLOAD); // its own model: the shared one keeps the 28 days
+  assert.equal(S.setDefaultPeriod(m, { from: '2026-01-20', to: '2026-01-01' }), false);
+  assert.equal(S.setDefaultPeriod(m, { from: '2026-02-30', to: '2026-03-01' }), false);
+  assert.equal(S.setDefaultPeriod(m, null), false);
+  assert.equal(S.defaultSelection(m).preset, 'last_28_days'); // nothing changed
+  assert.equal(S.setDefaultPeriod(m, { from: '2026-01-05', to: '2026-01-12' }), true);
+  const d = S.defaultSelection(m);
+  assert.deepEqual(d, { regions: null, issues: null, from: '2026-01-05', to: '2026-01-12',
+    preset: null }); // a custom range
+  assert.equal(S.formatFragment(d, m), '');
+  assert.deepEqual(S.parseFragment('', m), d);
+  // the last 28 days are no longer the default: their link says so
+  const month = Object.assign({}, d, S.resolvePreset('last_28_days', m), { preset: 'last_28_days' });
+  assert.equal(S.formatFragment(month, m), '#period=last_28_days');
+  assert.deepEqual(S.parseFragment('#period=last_28_days', m), month);
+  // a default that is a preset's range reads as that preset
+  S.setDefaultPeriod(m, S.resolvePreset('last_7_days', m));
+  assert.equal(S.defaultSelection(m).preset, 'last_7_days');
+});
+
 test('the documented example parses', async () => {
   const p = makePayload({ first: '2026-01-01', last: '2026-03-31',
     regions: ['Asia Pacific', 'Europe', 'North'], issues: ['billing', 'technical'],
@@ -489,6 +534,8 @@ test('value boxes and deltas read as labels.fmt_kpi / fmt_delta write them', () 
   assert.equal(S.fmtDelta('csat', 0, 0), '= 0.00');
   assert.equal(S.fmtDelta('escalation_rate', 0.013, 0.1), '\u25b2 1.3 pp');
   assert.equal(S.fmtDelta('fcr', null, null), 'no previous data');
+  assert.equal(S.fmtDelta('calls', 203, 50.75, 'partial'), 'previous period partly before the data');
+  assert.equal(S.fmtDelta('aht', null, null, 'none'), 'no data before this period');
 });
 
 test('text sorts by code point, as DuckDB sorts UTF-8 bytes; null last', () => {

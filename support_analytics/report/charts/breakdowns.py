@@ -32,7 +32,7 @@ def duration_distribution(df: pd.DataFrame) -> go.Figure:
     totals = df.groupby("issue_type")["calls"].sum().sort_values(ascending=False)
     for i, issue in enumerate(totals.index):
         part = df[df["issue_type"] == issue]
-        name = labels.escape(labels.humanize(issue))
+        full = labels.humanize(issue)
         fig.add_bar(
             x=part["bin_start"].astype(float).tolist(),
             y=part["calls"],
@@ -41,9 +41,10 @@ def duration_distribution(df: pd.DataFrame) -> go.Figure:
             customdata=[
                 _bin_label(a, b) for a, b in zip(part["bin_start"], part["bin_end"], strict=True)
             ],
-            name=name,
+            name=labels.chart_text(labels.shorten(full)),
             marker_color=styles.CATEGORICAL[i % len(styles.CATEGORICAL)],
-            hovertemplate=f"{name}<br>%{{customdata}} min: %{{y:,}} calls<extra></extra>",
+            hovertemplate=f"{labels.template_text(full)}<br>%{{customdata}} min: %{{y:,}} calls"
+            "<extra></extra>",
         )
     step = 4 * width  # every 8 minutes: the labels fit a phone's width too
     top = float(max(starts))
@@ -67,11 +68,14 @@ def duration_distribution(df: pd.DataFrame) -> go.Figure:
 
 @named_chart("issues")
 def issue_breakdown(df: pd.DataFrame) -> go.Figure:
-    """Horizontal stacked bars: calls per issue type split by resolution, biggest issue on top."""
+    """Horizontal stacked bars: calls per issue type split by resolution, biggest issue on top.
+    The bars are keyed by the whole name (two long names cut alike stay two bars); the axis
+    shows them cut, the hover whole."""
     if df.empty or int(df["calls"].sum()) == 0:
         return no_data_figure()
     issues = df.drop_duplicates("issue_type")["issue_type"].tolist()
-    y_labels = [labels.escape(labels.humanize(i)) for i in issues]
+    y_labels = [labels.chart_text(labels.humanize(i)) for i in issues]
+    y_ticks = [labels.chart_text(labels.shorten(labels.humanize(i))) for i in issues]
     fig = go.Figure()
     resolutions = (
         df.groupby("resolution")["calls"].sum().sort_values(ascending=False).index.tolist()
@@ -79,18 +83,19 @@ def issue_breakdown(df: pd.DataFrame) -> go.Figure:
     for i, res in enumerate(resolutions):
         part = df[df["resolution"] == res].set_index("issue_type").reindex(issues)
         shares = (part["calls"] / part["issue_calls"]).fillna(0.0)
-        name = labels.escape(labels.humanize(res))
+        full = labels.humanize(res)
         fig.add_bar(
             y=y_labels,
             x=part["calls"].fillna(0).astype(int).tolist(),
             customdata=(100 * shares).round(1).tolist(),
-            name=name,
+            name=labels.chart_text(labels.shorten(full)),
             orientation="h",
             marker_color=styles.resolution_color(res, i),
-            hovertemplate=f"%{{y}} – {name}: %{{x:,}} calls (%{{customdata}}%)<extra></extra>",
+            hovertemplate=f"%{{y}} – {labels.template_text(full)}: %{{x:,}} calls "
+            "(%{customdata}%)<extra></extra>",
         )
     fig.update_layout(**styles.base_layout(barmode="stack"))
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", tickvals=y_labels, ticktext=y_ticks)
     fig.update_xaxes(title_text="calls", gridcolor=styles.GRID)
     return fig
 
@@ -105,7 +110,11 @@ def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
     if df.empty:
         return no_data_figure()
     names = [
-        f"{labels.escape(r)}<br>{int(c):,} calls"
+        f"{labels.chart_text(r)}<br>{int(c):,} calls"
+        for r, c in zip(df["region"], df["calls"], strict=True)
+    ]
+    ticks = [
+        f"{labels.chart_text(labels.shorten(r))}<br>{int(c):,} calls"
         for r, c in zip(df["region"], df["calls"], strict=True)
     ]
     fig = go.Figure()
@@ -124,6 +133,6 @@ def region_comparison(df: pd.DataFrame, seg: Segment) -> go.Figure | None:
             hovertemplate=f"%{{y}} – {label}: %{{x:.1f}}%<extra></extra>",
         )
     fig.update_layout(**styles.base_layout(barmode="group", bargap=0.25))
-    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_yaxes(autorange="reversed", automargin=True, tickvals=names, ticktext=ticks)
     fig.update_xaxes(ticksuffix="%", rangemode="tozero", gridcolor=styles.GRID, nticks=3)
     return fig

@@ -29,6 +29,9 @@ def slicer_controls(seg: Segment) -> Markup | None:
     settings = {
         "data_global": config.SLICES_GLOBAL,
         "data_file": config.SLICES_FILE_NAME,
+        # the page's default selection: the report's --start-date/--end-date, else the last
+        # 28 days (what the numbers drawn here show before any filter is touched)
+        "default_period": {"from": seg.period.start.isoformat(), "to": seg.period.end.isoformat()},
         # the layout as plotly.js needs it: the template as an object, not a name
         "layout": json.loads(pio.to_json(go.Figure(layout=styles.base_layout())))["layout"],
         "colors": {
@@ -58,7 +61,8 @@ def slicer_controls(seg: Segment) -> Markup | None:
         '<div class="sa-slicer" data-sa-needs="plotly tables slicer">'
         '<div class="sa-controls" role="group" aria-label="Filter the dashboard"></div>'
         '<p class="sa-status" role="status" aria-live="polite">'
-        "All regions, the last 28 days (filters load with the page).</p>"
+        f"All regions · all issue types · {labels.escape(seg.period.label())} "
+        "(filters load with the page).</p>"
         f'<script type="application/json" class="sa-slicer-config">{script_json(settings)}'
         "</script>"
         f'<script src="{labels.escape(config.SLICES_FILE_NAME)}"></script>'

@@ -71,9 +71,12 @@ def value_box(
     key = comparison.key
     change = None
     if comparison.current is not None:
-        change = labels.fmt_delta(key, comparison.delta, comparison.delta_pct)
+        change = labels.fmt_delta(key, comparison.delta, comparison.delta_pct, comparison.coverage)
     before = f"the previous {days} days" if days else "the previous period"
     hover = f"change against {before}"
+    if comparison.coverage in labels.COVERAGE_NOTES:
+        hover = f"no change shown: {before} are not all in the data"
+
     return ValueBox(
         title=title or labels.KPI_LABELS[key],
         value=labels.fmt_kpi(key, comparison.current),
@@ -86,7 +89,10 @@ def value_box(
 
 
 def count_box(key: str, value: int, title: str, *, alert: bool = False) -> ValueBox:
-    """A value box for a data-quality count: amber when it needs attention."""
+    """A value box for a data-quality count: amber when it needs attention (and "Rows kept"
+    at 0 always does: it was green when every line was rejected)."""
+    if key == "output" and value == 0:
+        alert = True
     color = "warning" if alert else styles.BOX_GOOD if key == "output" else styles.BOX_NEUTRAL
     return ValueBox(title, labels.fmt_int(value), color, styles.QUALITY_ICONS[key], key=key)
 

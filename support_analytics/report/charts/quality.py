@@ -18,7 +18,7 @@ def counts_bar(df: pd.DataFrame, category: str, value: str, names: Mapping[str, 
     """Horizontal bars of a small count table (rejects by reason, warnings by kind)."""
     if df.empty:
         return no_data_figure("Nothing recorded")
-    y = [labels.escape(names.get(c, labels.humanize(c))) for c in df[category]]
+    y = [labels.chart_text(names.get(c, labels.humanize(c))) for c in df[category]]
     colors = [styles.ACCENT if v else styles.MUTED for v in df[value]]
     fig = go.Figure(
         go.Bar(
@@ -32,9 +32,11 @@ def counts_bar(df: pd.DataFrame, category: str, value: str, names: Mapping[str, 
             hovertemplate="%{y}: %{x:,}<extra></extra>",
         )
     )
-    fig.update_layout(**styles.base_layout(height=320, margin={"l": 8, "r": 40, "t": 8, "b": 32}))
+    # No fixed height: the figure fills its card. A 320 px figure in a shorter card lost its
+    # tick labels and axis title below the card's edge at 1,400 px.
+    fig.update_layout(**styles.base_layout(margin={"l": 8, "r": 40, "t": 8, "b": 8}))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(rangemode="tozero", gridcolor=styles.GRID, title_text=value)
+    fig.update_xaxes(rangemode="tozero", gridcolor=styles.GRID, title_text=value, automargin=True)
     if int(df[value].max()) < 5:  # small counts: whole-number ticks, not 0.2 steps
         fig.update_xaxes(dtick=1)
     if int(df[value].sum()) == 0:
@@ -55,8 +57,10 @@ def gaps_table(gaps: pd.DataFrame, data_range: tuple[Any, Any, int]) -> Markup:
     """The runs of days without a single call (the daily chart draws them as gaps, not zeros),
     or one line saying there are none."""
     first, last, _rows = data_range
+    if first is None:
+        return Markup('<p class="sa-note">No calls were kept: no days to check.</p>', "no data")
     if gaps.empty:
-        span = f" from {first.isoformat()} to {last.isoformat()}" if first is not None else ""
+        span = f" from {first.isoformat()} to {last.isoformat()}"
         return Markup(
             f'<p class="sa-note">None: every day{labels.escape(span)} has calls.</p>',
             "no gaps",

@@ -47,6 +47,7 @@ from support_analytics.report.metrics.kpis import (
     kpi_comparison,
     kpi_select,
     kpis,
+    previous_coverage,
 )
 from support_analytics.report.metrics.quality import (
     input_files,
@@ -112,6 +113,7 @@ __all__ = [
     "kpi_comparison",
     "kpi_select",
     "kpis",
+    "previous_coverage",
     "prepare",
     "redact_customer",
     "region_comparison",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from support_analytics import schema as s
-from support_analytics.report.metrics.segments import Period, Segment
+from support_analytics.report.metrics.segments import Period, Segment, data_range
 from support_analytics.report.metrics.source import ESCALATED, RESOLVED, plain, query
 
 GOOD_RATING = 4
@@ -28,6 +29,19 @@ KPI_DIRECTIONS: dict[str, bool | None] = {
 
 
 KPI_KEYS: tuple[str, ...] = tuple(KPI_DIRECTIONS)
+
+#: How much of the previous period lies inside the data (web/slicer.js previousCoverage).
+FULL, PARTIAL, NONE = "full", "partial", "none"
+
+
+def previous_coverage(previous: Period, first_day: date | None) -> str:
+    """FULL when the previous period lies wholly inside the data, PARTIAL when it starts
+    before the data's first day, NONE when it ends before it (or there is no data). A change
+    against a period the data only partly covers is not a change: 'year to date' once showed
+    +5075% against a previous period holding one day."""
+    if first_day is None or previous.end < first_day:
+        return NONE
+    return PARTIAL if previous.start < first_day else FULL
 
 
 def kpi_select() -> str:
@@ -75,11 +89,13 @@ class KpiComparison:
     key: str
     current: float | int | None
     previous: float | int | None
+    coverage: str = FULL  # of the previous period by the data: FULL, PARTIAL or NONE
 
     @property
     def delta(self) -> float | int | None:
-        """current - previous; None when either side is undefined."""
-        if self.current is None or self.previous is None:
+        """current - previous; None when either side is undefined or the previous period is
+        not wholly inside the data."""
+        if self.coverage != FULL or self.current is None or self.previous is None:
             return None
         return self.current - self.previous
 
@@ -100,10 +116,13 @@ class KpiComparison:
 
 
 def kpi_comparison(seg: Segment) -> dict[str, KpiComparison]:
-    """Every KPI for the reporting period beside the same number of days just before it."""
+    """Every KPI for the reporting period beside the same number of days just before it
+    (compared only when the data covers those days: see :func:`previous_coverage`)."""
     now = kpis(seg)
     before = kpis(seg, seg.period.previous)
-    return {k: KpiComparison(k, now[k], before[k]) for k in KPI_KEYS}
+    first_day, _, _ = data_range(seg.path)
+    coverage = previous_coverage(seg.period.previous, first_day)
+    return {k: KpiComparison(k, now[k], before[k], coverage) for k in KPI_KEYS}
 
 
 def grouped_kpis(seg: Segment, by: list[str], where: str) -> pd.DataFrame:

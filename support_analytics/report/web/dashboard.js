@@ -7,19 +7,37 @@
  * The page (charts.slicer_controls) holds a config element with the chart styles the Python
  * side uses (styles.py), the humanised labels and the no-data figure, and loads the payload as
  * window.SA_SLICES from a file beside the page. Names from the data are set with textContent
- * or HTML-escaped for Plotly (which reads its strings as markup), never inserted as markup.
+ * or escaped once for Plotly (which reads its strings as markup), never inserted as markup;
+ * in charts they are cut to labels.CHART_LABEL_CHARS with an ellipsis, whole in the hover.
+ *
+ * The selection survives the page's own chrome: Quarto's dashboard script writes a nav link's
+ * '#' into the URL (the Regions menu set overview.html#), and the title link is href="#";
+ * neither may change the fragment. The page header names the selection.
  *
  * A plain classic script (module scripts are blocked on file://); needs Plotly, SupportTable
- * (web/tables.js) and SupportSlicer loaded before it.
+ * (web/tables.js), SupportSlicer and SupportPicker (web/picker.js) loaded before it.
  */
 (function () {
   'use strict';
 
   var S = window.SupportSlicer;
+  var LABEL_CHARS = 30; // labels.CHART_LABEL_CHARS
 
+  /** labels.chart_text: Plotly decodes only &amp; &lt; &gt; and numeric entities. */
   function esc(text) {
-    return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
+    return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  }
+
+  /** labels.template_text: a '%' in a name must not start a hovertemplate placeholder. */
+  function escTemplate(text) {
+    return esc(text).replace(/%/g, '&#37;');
+  }
+
+  /** labels.shorten: at most LABEL_CHARS characters (code points), the last an ellipsis. */
+  function shorten(text) {
+    var chars = Array.from(String(text));
+    if (chars.length <= LABEL_CHARS) return String(text);
+    return chars.slice(0, LABEL_CHARS - 1).join('').replace(/\s+$/, '') + '\u2026';
   }
 
   function clone(value) {
@@ -125,12 +143,13 @@
       };
       var data = order.map(function (issue, i) {
         var part = rows.filter(function (row) { return row.issue_type === issue; });
-        var name = esc(humanize(issue));
+        var full = humanize(issue);
         return { type: 'bar', x: part.map(function (p) { return p.bin_start; }),
           y: part.map(function (p) { return p.calls; }), width: width, offset: 0,
           customdata: part.map(function (p) { return binLabel(p.bin_start, p.bin_end); }),
-          name: name, marker: { color: cfg.colors.categorical[i % cfg.colors.categorical.length] },
-          hovertemplate: name + '<br>%{customdata} min: %{y:,} calls<extra></extra>' };
+          name: esc(shorten(full)),
+          marker: { color: cfg.colors.categorical[i % cfg.colors.categorical.length] },
+          hovertemplate: escTemplate(full) + '<br>%{customdata} min: %{y:,} calls<extra></extra>' };
       });
       var keys = Object.keys(starts).map(Number);
       var top = Math.max.apply(null, keys), low = Math.min.apply(null, keys);
@@ -161,11 +180,12 @@
       });
       resOrder.sort(function (a, b) { return (resTotals[b] - resTotals[a]) || S.compareText(a, b); });
       var yLabels = issues.map(function (i) { return esc(humanize(i)); });
+      var yTicks = issues.map(function (i) { return esc(shorten(humanize(i))); });
       var data = resOrder.map(function (res, i) {
-        var name = esc(humanize(res));
+        var full = humanize(res);
         var color = cfg.colors.resolution[res] ||
           cfg.colors.categorical[i % cfg.colors.categorical.length];
-        return { type: 'bar', orientation: 'h', y: yLabels, name: name,
+        return { type: 'bar', orientation: 'h', y: yLabels, name: esc(shorten(full)),
           x: issues.map(function (iss) {
             var row = byRes[res + '\u0000' + iss]; return row ? row.calls : 0;
           }),
@@ -174,11 +194,13 @@
             return row ? S.roundHalfEven(100 * row.calls / row.issue_calls, 1) : 0;
           }),
           marker: { color: color },
-          hovertemplate: '%{y} \u2013 ' + name + ': %{x:,} calls (%{customdata}%)<extra></extra>' };
+          hovertemplate: '%{y} \u2013 ' + escTemplate(full) +
+            ': %{x:,} calls (%{customdata}%)<extra></extra>' };
       });
       return {
         data: data,
-        layout: layout(cfg, { barmode: 'stack', yaxis: { autorange: 'reversed' },
+        layout: layout(cfg, { barmode: 'stack',
+          yaxis: { autorange: 'reversed', tickvals: yLabels, ticktext: yTicks },
           xaxis: { title: { text: 'calls' }, gridcolor: cfg.colors.grid } })
       };
     },
@@ -188,6 +210,9 @@
       if (!rows.length) return noData(cfg, cfg.no_data_message);
       var names = rows.map(function (row) {
         return esc(row.region) + '<br>' + S.fmtKpi('calls', row.calls) + ' calls';
+      });
+      var ticks = rows.map(function (row) {
+        return esc(shorten(row.region)) + '<br>' + S.fmtKpi('calls', row.calls) + ' calls';
       });
       var series = [['resolution_rate', cfg.colors.resolution.resolved],
         ['fcr', cfg.colors.primary], ['escalation_rate', cfg.colors.resolution.escalated]];
@@ -200,20 +225,27 @@
             hovertemplate: '%{y} \u2013 ' + label + ': %{x:.1f}%<extra></extra>' };
         }),
         layout: layout(cfg, { barmode: 'group', bargap: 0.25,
-          yaxis: { autorange: 'reversed', automargin: true },
+          yaxis: { autorange: 'reversed', automargin: true, tickvals: names, ticktext: ticks },
           xaxis: { ticksuffix: '%', rangemode: 'tozero', gridcolor: cfg.colors.grid, nticks: 3 } })
       };
     }
   };
 
   // ------------------------------------------------------------------------------------------
-  // The page: value boxes, charts, leaderboard, status
+  // The page: value boxes, charts, leaderboard, status, header
   // ------------------------------------------------------------------------------------------
   function boxColor(cfg, kpi) {
     if (kpi.current === null) return cfg.box_colors.empty;
     if (kpi.good === true) return cfg.box_colors.good;
     if (kpi.good === false) return cfg.box_colors.bad;
     return cfg.box_colors.neutral;
+  }
+
+  /** charts.value_box's hover text for the change line. */
+  function changeTitle(r) {
+    var before = 'the previous ' + r.period.days + ' days';
+    return r.previous_period.coverage === 'full' ? 'change against ' + before
+      : 'no change shown: ' + before + ' are not all in the data';
   }
 
   function drawBoxes(cfg, r) {
@@ -228,8 +260,8 @@
         box.appendChild(change);
       }
       change.hidden = kpi.current === null;
-      change.textContent = S.fmtDelta(key, kpi.delta, kpi.delta_pct);
-      change.title = 'change against the previous ' + r.period.days + ' days';
+      change.textContent = S.fmtDelta(key, kpi.delta, kpi.delta_pct, kpi.coverage);
+      change.title = changeTitle(r);
       box.className = box.className.replace(/\bbg-[a-z]+\b/, 'bg-' + boxColor(cfg, kpi));
     });
   }
@@ -263,68 +295,96 @@
     });
   }
 
-  function describe(cfg, model, sel, r) {
-    var part = function (names, all, kind) {
-      if (names === null) return all;
-      if (!names.length) return 'no ' + kind;
-      var shown = names.slice(0, 3).map(function (n) {
-        return kind === 'issues' ? humanize(n) : n;
-      });
-      return shown.join(', ') + (names.length > 3 ? ' +' + (names.length - 3) + ' more' : '');
-    };
-    var text = part(sel.regions, 'All regions', 'regions') + ' \u00b7 ' +
-      part(sel.issues, 'all issue types', 'issues') + ' \u00b7 ' + r.period.from + ' to ' +
-      r.period.to + ' (' + r.period.days + ' days, compared with the ' + r.period.days +
-      ' before)';
+  function namesPart(names, all, kind) {
+    if (names === null) return all;
+    if (!names.length) return 'no ' + kind;
+    var shown = names.slice(0, 3).map(function (n) {
+      return kind === 'issue types' ? humanize(n) : n;
+    });
+    return shown.join(', ') + (names.length > 3 ? ' +' + (names.length - 3) + ' more' : '');
+  }
+
+  function describe(sel, r) {
+    var days = r.period.days;
+    var compared = {
+      full: 'compared with the ' + days + ' before',
+      partial: 'the ' + days + ' before are partly before the data: no change shown',
+      none: 'no data before it to compare with'
+    }[r.previous_period.coverage];
+    var text = namesPart(sel.regions, 'All regions', 'regions') + ' \u00b7 ' +
+      namesPart(sel.issues, 'all issue types', 'issue types') + ' \u00b7 ' + r.period.from +
+      ' to ' + r.period.to + ' (' + days + ' days, ' + compared + ')';
     if (r.empty) text = 'No calls for this selection. ' + text;
     return text;
+  }
+
+  /** The page header names the selection (it said "All regions" whatever was selected). */
+  function drawHeader(sel) {
+    var title = namesPart(sel.regions, 'All regions', 'regions');
+    if (sel.issues !== null) title += ' \u00b7 ' + namesPart(sel.issues, '', 'issue types');
+    document.querySelectorAll('#quarto-dashboard-header .navbar-title-text a, ' +
+      '#quarto-dashboard-header .navbar-title-text').forEach(function (node) {
+      if (!node.querySelector('a')) node.textContent = title;
+    });
+    var parts = document.title.split(' \u2013 ');
+    document.title = parts.length > 1 ? title + ' \u2013 ' + parts.slice(1).join(' \u2013 ') : title;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The fragment belongs to the selection
+  // ------------------------------------------------------------------------------------------
+  /** Quarto's dashboard script writes a nav link's fragment into the URL on every click (the
+   *  Regions menu toggle is href="#": the URL became overview.html#) and scrolls to the top;
+   *  that is only meant for a dashboard's own page tabs, which this page has none of. Links
+   *  to this very page without a fragment (the title's "#", the navbar's Overview) stay. */
+  function keepFragment() {
+    var U = window.QuartoDashboardUtils;
+    if (U && typeof U.setLocation === 'function' && !U.saKeepsFragment) {
+      var original = U.setLocation;
+      U.setLocation = function (href) {
+        var hash = U.urlHash(String(href));
+        var page = false;
+        try { page = hash.length > 1 && U.isPage(hash); } catch (e) { page = false; }
+        if (page) return original.apply(U, arguments);
+        return undefined;
+      };
+      U.saKeepsFragment = true;
+    }
+    document.addEventListener('click', function (e) {
+      var a = e.target && e.target.closest ? e.target.closest('a[href]') : null;
+      if (!a) return;
+      var url;
+      try { url = new URL(a.href, window.location.href); } catch (err) { return; }
+      var here = window.location.href.split('#')[0];
+      if (url.href.split('#')[0] === here && (url.hash === '' || url.hash === '#')) {
+        e.preventDefault();
+      }
+    });
   }
 
   // ------------------------------------------------------------------------------------------
   // Controls
   // ------------------------------------------------------------------------------------------
-  function picker(root, label, dim, names, display) {
-    var details = el('details', { class: 'sa-pick', 'data-dim': dim });
-    var summary = el('summary', {});
-    summary.appendChild(el('span', { class: 'sa-pick-label' }, label + ': '));
-    summary.appendChild(el('span', { class: 'sa-pick-value' }, 'All'));
-    details.appendChild(summary);
-    var box = el('fieldset', { class: 'sa-pick-options' });
-    box.appendChild(el('legend', { class: 'visually-hidden' }, label));
-    var buttons = el('div', { class: 'sa-pick-buttons' });
-    buttons.appendChild(el('button', { type: 'button', 'data-set': 'all', class: 'btn btn-sm btn-outline-secondary' }, 'All'));
-    buttons.appendChild(el('button', { type: 'button', 'data-set': 'none', class: 'btn btn-sm btn-outline-secondary' }, 'None'));
-    box.appendChild(buttons);
-    names.forEach(function (name) {
-      var row = el('label', { class: 'sa-pick-option' });
-      var input = el('input', { type: 'checkbox' });
-      input.value = name;
-      row.appendChild(input);
-      row.appendChild(document.createTextNode(' ' + display(name)));
-      box.appendChild(row);
-    });
-    details.appendChild(box);
-    root.appendChild(details);
-    return details;
-  }
-
   function start(root) {
     var cfgNode = root.querySelector('script.sa-slicer-config');
     var status = root.querySelector('.sa-status');
     var cfg = JSON.parse(cfgNode.textContent);
     var payload = window[cfg.data_global];
-    if (!S || !payload || !window.Plotly) {
+    if (!S || !payload || !window.Plotly || !window.SupportPicker) {
       status.textContent = 'Filters unavailable: the page data (' + cfg.data_file +
         ') did not load. Rebuild with `support-analytics report`.';
       return;
     }
     S.decode(payload).then(function (model) {
       cfg.bin_minutes = model.binWidth;
+      S.setDefaultPeriod(model, cfg.default_period);
       var controls = root.querySelector('.sa-controls');
-      var regions = picker(controls, 'Region', 'regions', model.regions, function (n) { return n; });
-      var issues = picker(controls, 'Issue type', 'issues', model.issues, function (n) {
-        return humanize(n);
-      });
+      var regions = window.SupportPicker.create({ label: 'Region', dim: 'regions',
+        names: model.regions, display: function (n) { return n; } });
+      var issues = window.SupportPicker.create({ label: 'Issue type', dim: 'issues',
+        names: model.issues, display: humanize });
+      controls.appendChild(regions.element);
+      controls.appendChild(issues.element);
       var presetLabel = el('label', { class: 'sa-field' }, 'Period ');
       var preset = el('select', { class: 'form-select form-select-sm sa-preset' });
       S.presets(model).forEach(function (p) {
@@ -339,10 +399,11 @@
       controls.appendChild(presetLabel);
       var lo = model.firstDay !== null ? S.presets(model)[5].from : '';
       var hi = model.lastDay !== null ? S.presets(model)[5].to : '';
-      var dates = {};
+      var dates = {}, typing = { from: false, to: false };
       ['from', 'to'].forEach(function (k) {
         var lab = el('label', { class: 'sa-field' }, (k === 'from' ? 'From' : 'To') + ' ');
-        var input = el('input', { type: 'date', class: 'form-control form-control-sm sa-' + k });
+        var input = el('input', { type: 'date', class: 'form-control form-control-sm sa-' + k,
+          'aria-describedby': 'sa-date-note' });
         if (lo) { input.min = lo; input.max = hi; }
         lab.appendChild(input);
         controls.appendChild(lab);
@@ -351,29 +412,42 @@
       var reset = el('button', { type: 'button', class: 'btn btn-sm btn-outline-primary sa-reset' },
         'Reset all');
       controls.appendChild(reset);
+      var note = el('p', { class: 'sa-date-note', id: 'sa-date-note', role: 'alert' });
+      note.hidden = true;
+      controls.appendChild(note);
 
       var sel = S.parseFragment(window.location.hash, model);
 
-      function checked(details) {
-        var inputs = details.querySelectorAll('input[type=checkbox]');
+      function checked(picker) {
+        var inputs = picker.panel.querySelectorAll('input[type=checkbox]');
         var on = [];
         inputs.forEach(function (i) { if (i.checked) on.push(i.value); });
         return on.length === inputs.length ? null : on;
       }
 
+      function explain(problem) {
+        note.textContent = problem;
+        note.hidden = !problem;
+        ['from', 'to'].forEach(function (k) {
+          if (problem) dates[k].setAttribute('aria-invalid', 'true');
+          else dates[k].removeAttribute('aria-invalid');
+        });
+      }
+
       function show() {
         [[regions, sel.regions], [issues, sel.issues]].forEach(function (pair) {
           var names = pair[1];
-          pair[0].querySelectorAll('input[type=checkbox]').forEach(function (i) {
+          pair[0].panel.querySelectorAll('input[type=checkbox]').forEach(function (i) {
             i.checked = names === null || names.indexOf(i.value) >= 0;
           });
           var n = names === null ? null : names.length;
-          pair[0].querySelector('.sa-pick-value').textContent =
+          pair[0].button.querySelector('.sa-pick-value').textContent =
             n === null ? 'All' : n === 0 ? 'None' : n + ' selected';
         });
         preset.value = sel.preset || 'custom';
-        dates.from.value = sel.from;
-        dates.to.value = sel.to;
+        // a date being typed is left alone: it is taken when complete (Enter or leaving it)
+        if (!typing.from) dates.from.value = sel.from;
+        if (!typing.to) dates.to.value = sel.to;
       }
 
       function apply(pushHash) {
@@ -385,7 +459,8 @@
         var t2 = performance.now();
         drawLeaderboard(r);
         var t3 = performance.now();
-        status.textContent = describe(cfg, model, sel, r);
+        status.textContent = describe(sel, r);
+        drawHeader(sel);
         root.classList.toggle('sa-empty', r.empty);
         document.querySelectorAll('.sa-nodata').forEach(function (n) { n.hidden = true; });
         show();
@@ -403,10 +478,26 @@
 
       function changed() { apply(true); }
 
-      [regions, issues].forEach(function (details) {
-        var dim = details.getAttribute('data-dim');
-        details.addEventListener('change', function () { sel[dim] = checked(details); changed(); });
-        details.querySelectorAll('button[data-set]').forEach(function (b) {
+      /** Take the typed or picked dates when they make a range; otherwise say why. */
+      function takeDates() {
+        typing.from = typing.to = false;
+        var from = dates.from.value, to = dates.to.value;
+        var problem = S.rangeProblem(model, from, to);
+        explain(problem);
+        if (problem || (from === sel.from && to === sel.to && !sel.preset)) return;
+        sel.from = from;
+        sel.to = to;
+        sel.preset = S.presetMatching(sel, model);
+        changed();
+      }
+
+      [regions, issues].forEach(function (picker) {
+        var dim = picker.element.getAttribute('data-dim');
+        picker.element.addEventListener('change', function () {
+          sel[dim] = checked(picker);
+          changed();
+        });
+        picker.panel.querySelectorAll('button[data-set]').forEach(function (b) {
           b.addEventListener('click', function () {
             sel[dim] = b.getAttribute('data-set') === 'all' ? null : [];
             changed();
@@ -414,7 +505,13 @@
         });
       });
       preset.addEventListener('change', function () {
-        if (preset.value === 'custom') return;
+        explain('');
+        if (preset.value === 'custom') {
+          sel.preset = null; // the range stays, written as from/to: no period= left behind
+          changed();
+          preset.value = 'custom';
+          return;
+        }
         var r = S.resolvePreset(preset.value, model);
         sel.from = r.from;
         sel.to = r.to;
@@ -422,18 +519,27 @@
         changed();
       });
       ['from', 'to'].forEach(function (k) {
-        dates[k].addEventListener('change', function () {
-          var from = dates.from.value, to = dates.to.value;
-          if (!from || !to || from > to) { show(); return; } // keep the last valid range
-          sel.from = from;
-          sel.to = to;
-          sel.preset = null;
-          var match = S.presets(model).filter(function (p) { return p.from === from && p.to === to; });
-          if (match.length) sel.preset = match[0].name;
-          changed();
+        var input = dates[k];
+        // Chrome fires 'change' on every keystroke that forms a date (typing 2026 gives
+        // 0002, 0020, 0202, 2026): typed dates wait for Enter or blur; a date picked from
+        // the calendar (no key pressed) is taken at once.
+        input.addEventListener('keydown', function (e) {
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            takeDates();
+          } else if (e.key !== 'Tab' && e.key !== 'Shift' && e.key !== 'Escape') {
+            typing[k] = true;
+          }
         });
+        input.addEventListener('change', function () { if (!typing[k]) takeDates(); });
+        input.addEventListener('blur', function () { if (typing[k]) takeDates(); });
       });
-      reset.addEventListener('click', function () { sel = S.defaultSelection(model); changed(); });
+      reset.addEventListener('click', function () {
+        typing.from = typing.to = false;
+        explain('');
+        sel = S.defaultSelection(model);
+        changed();
+      });
       window.addEventListener('hashchange', function () {
         sel = S.parseFragment(window.location.hash, model);
         apply(false);
@@ -445,7 +551,9 @@
   }
 
   function init() {
-    document.querySelectorAll('.sa-slicer').forEach(start);
+    var roots = document.querySelectorAll('.sa-slicer');
+    if (roots.length) keepFragment();
+    roots.forEach(start);
   }
 
   if (document.readyState === 'loading') {

@@ -21,7 +21,8 @@
  * to: 'YYYY-MM-DD', preset: name|null}. null means "all" (for regions that includes calls of
  * unknown agents, which have no region); [] selects nothing. The blank issue name '' stands
  * for calls without an issue type. from..to is inclusive; the previous period is the same
- * number of days just before it.
+ * number of days just before it, compared with only when it lies wholly inside the data
+ * (result.previous_period.coverage: 'full', 'partial' or 'none').
  *
  * URL fragment format (what formatFragment writes and parseFragment reads):
  *
@@ -34,7 +35,9 @@
  *   blank name ''. An empty value ('region=') selects nothing; a missing key selects all.
  * - from / to: an inclusive custom range (both required, from <= to, valid calendar dates
  *   within a year of the data). period: one of PRESETS; the default preset is not written.
- * - The default selection (all regions, all issues, the last 28 days) is the empty fragment.
+ * - The default selection (all regions, all issues, the default period: the last 28 days, or
+ *   the range the page set with setDefaultPeriod) is the empty fragment; a preset or range
+ *   other than the default is always written, also period=last_28_days.
  * - Anything unknown or malformed (unknown keys or names, bad escapes such as %E0%A4%A, a
  *   'from' after 'to', hostile text such as <img src=x onerror=alert(1)>) is ignored and the
  *   default used for that part; parseFragment never throws and only ever returns names that
@@ -67,6 +70,8 @@
   };
   var DEFAULT_PRESET = 'last_28_days';
   var MISSING = '\u2013';
+  var PARTLY_BEFORE = 'previous period partly before the data';
+  var NONE_BEFORE = 'no data before this period';
   var DAY_MS = 86400000;
   var FRAGMENT_SLACK_DAYS = 366;
   var DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -285,8 +290,17 @@
     return row;
   }
 
-  function comparison(model, key, current, previous) {
-    var delta = current === null || previous === null ? null : current - previous;
+  /** How much of the previous period [from, to] lies inside the data: 'full', 'partial' (it
+   *  starts before the data's first day) or 'none' (it ends before it, or there is no data).
+   *  Only a full previous period is compared with (metrics.kpis.previous_coverage). */
+  function previousCoverage(model, from, to) {
+    if (model.firstDay === null || to < model.firstDay) return 'none';
+    return from < model.firstDay ? 'partial' : 'full';
+  }
+
+  function comparison(model, key, current, previous, coverage) {
+    var comparable = coverage === 'full';
+    var delta = !comparable || current === null || previous === null ? null : current - previous;
     var deltaPct = delta === null || !previous ? null : delta / previous;
     var direction = model.directions ? model.directions[key] : null;
     var good = null;
@@ -295,7 +309,7 @@
       good = (delta > 0) === direction;
     }
     return { key: key, current: current, previous: previous, delta: delta,
-      delta_pct: deltaPct, good: good };
+      delta_pct: deltaPct, good: good, coverage: coverage };
   }
 
   function sumKpis(model, mk, from, to) {
@@ -358,11 +372,12 @@
     var prevFrom = p.from - days, prevTo = p.from - 1;
     var now = kpiRow(sumKpis(model, mk, p.from, p.to));
     var before = kpiRow(sumKpis(model, mk, prevFrom, prevTo));
+    var coverage = previousCoverage(model, prevFrom, prevTo);
     var kpis = {};
-    KPI_KEYS.forEach(function (k) { kpis[k] = comparison(model, k, now[k], before[k]); });
+    KPI_KEYS.forEach(function (k) { kpis[k] = comparison(model, k, now[k], before[k], coverage); });
     return {
       period: { from: dayString(p.from), to: dayString(p.to), days: days },
-      previous_period: { from: dayString(prevFrom), to: dayString(prevTo) },
+      previous_period: { from: dayString(prevFrom), to: dayString(prevTo), coverage: coverage },
       empty: now.calls === 0,
       kpis: kpis,
       totals: { current: now, previous: before },
@@ -563,10 +578,27 @@
     });
   }
 
-  /** All regions, all issues, the last 28 days. */
+  /** The page's default period {from, to}: the one setDefaultPeriod gave (the report's
+   *  --start-date/--end-date), else the last 28 days. */
+  function defaultPeriod(model) {
+    return model.defaultPeriod || resolvePreset(DEFAULT_PRESET, model);
+  }
+
+  /** Make {from, to} the model's default period (what the empty fragment and Reset all mean).
+   *  Returns false, changing nothing, for a missing or invalid range. */
+  function setDefaultPeriod(model, range) {
+    var from = range ? parseDay(range.from) : null, to = range ? parseDay(range.to) : null;
+    if (from === null || to === null || from > to) return false;
+    model.defaultPeriod = { from: dayString(from), to: dayString(to) };
+    return true;
+  }
+
+  /** All regions, all issues, the default period (the last 28 days unless the page set one). */
   function defaultSelection(model) {
-    var r = resolvePreset(DEFAULT_PRESET, model);
-    return { regions: null, issues: null, from: r.from, to: r.to, preset: DEFAULT_PRESET };
+    var r = defaultPeriod(model);
+    var sel = { regions: null, issues: null, from: r.from, to: r.to, preset: null };
+    sel.preset = presetMatching(sel, model.defaultPeriod ? null : DEFAULT_PRESET, model);
+    return sel;
   }
 
   function decodePart(text) {
@@ -633,6 +665,25 @@
     return sel;
   }
 
+  /** Why a typed range cannot be shown, in words for the page ('' when it can): an incomplete
+   *  date, From after To, or a date more than a year outside the data (a link could not hold
+   *  it: parseFragment ignores such dates). */
+  function rangeProblem(model, from, to) {
+    var f = parseDay(from), t = parseDay(to);
+    if (f === null) return 'From is not a complete date.';
+    if (t === null) return 'To is not a complete date.';
+    if (f > t) return 'From (' + from + ') is after To (' + to + '): pick an earlier From or a later To.';
+    var lo = (model.firstDay !== null ? model.firstDay : model.defaultEnd) - FRAGMENT_SLACK_DAYS;
+    var hi = (model.lastDay !== null ? model.lastDay : model.defaultEnd) + FRAGMENT_SLACK_DAYS;
+    if (f < lo || t > hi) {
+      var span = model.firstDay !== null
+        ? ' (the data runs from ' + dayString(model.firstDay) + ' to ' + dayString(model.lastDay) + ')'
+        : '';
+      return 'Pick dates within a year of the data' + span + '.';
+    }
+    return '';
+  }
+
   function presetMatching(sel, hint, model) {
     var names = PRESETS.indexOf(hint) >= 0 ? [hint].concat(PRESETS) : PRESETS;
     for (var i = 0; i < names.length; i++) {
@@ -655,13 +706,10 @@
     });
     var preset = sel.preset && PRESETS.indexOf(sel.preset) >= 0 ? sel.preset : null;
     var r = preset ? resolvePreset(preset, model) : null;
-    if (r && r.from === sel.from && r.to === sel.to) {
-      if (preset !== DEFAULT_PRESET) parts.push('period=' + preset);
-    } else {
-      var def = resolvePreset(DEFAULT_PRESET, model);
-      if (sel.from !== def.from || sel.to !== def.to) {
-        parts.push('from=' + sel.from, 'to=' + sel.to);
-      }
+    var def = defaultPeriod(model);
+    if (sel.from !== def.from || sel.to !== def.to) {
+      if (r && r.from === sel.from && r.to === sel.to) parts.push('period=' + preset);
+      else parts.push('from=' + sel.from, 'to=' + sel.to);
     }
     return parts.length ? '#' + parts.join('&') : '';
   }
@@ -722,8 +770,11 @@
     return formatFixed(100 * v, 1) + '%';
   }
 
-  /** A change against the previous period (labels.fmt_delta). */
-  function fmtDelta(key, delta, deltaPct) {
+  /** A change against the previous period (labels.fmt_delta); a previous period that is not
+   *  wholly inside the data gets a note instead of a change. */
+  function fmtDelta(key, delta, deltaPct, coverage) {
+    if (coverage === 'partial') return PARTLY_BEFORE;
+    if (coverage === 'none') return NONE_BEFORE;
     if (delta === null || delta === undefined) return 'no previous data';
     var arrow = delta > 0 ? '\u25b2' : delta < 0 ? '\u25bc' : '=';
     var size = Math.abs(delta);
@@ -768,7 +819,12 @@
     presets: presets,
     resolvePreset: resolvePreset,
     defaultSelection: defaultSelection,
+    defaultPeriod: defaultPeriod,
+    setDefaultPeriod: setDefaultPeriod,
+    previousCoverage: previousCoverage,
     parseFragment: parseFragment,
+    presetMatching: function (sel, model) { return presetMatching(sel, null, model); },
+    rangeProblem: rangeProblem,
     formatFragment: formatFragment,
     formatFixed: formatFixed,
     roundHalfEven: roundHalfEven,
