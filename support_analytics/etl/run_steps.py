@@ -60,9 +60,17 @@ class EtlResult:
         )
 
 
-def run_options(partition_by: str | None = None) -> dict[str, Any]:
-    """The options a manifest records; a run with other options is not up to date."""
-    return {"schema_version": s.SCHEMA_VERSION, "partition_by": partition_by}
+def run_options(
+    partition_by: str | None = None, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The options a manifest records; a run with other options is not up to date.
+
+    ``source`` describes a mapped source (``etl/sources``); the default format records none.
+    """
+    options: dict[str, Any] = {"schema_version": s.SCHEMA_VERSION, "partition_by": partition_by}
+    if source is not None:
+        options["source"] = source
+    return options
 
 
 def is_up_to_date(
@@ -73,6 +81,7 @@ def is_up_to_date(
     rejects: Path | str,
     *,
     partition_by: str | None = None,
+    source: dict[str, Any] | None = None,
 ) -> bool:
     """True when inputs, outputs and options all match what the manifest recorded.
 
@@ -80,7 +89,7 @@ def is_up_to_date(
     """
     inputs = manifest.get("inputs") or {}
     return (
-        manifest.get("options") == run_options(partition_by)
+        manifest.get("options") == run_options(partition_by, source)
         and (inputs.get("calls") or {}).get("path") == str(calls)
         and (inputs.get("agents") or {}).get("path") == str(agents)
         and matches(inputs.get("calls"), calls)
@@ -200,6 +209,7 @@ def manifest_payload(
     timings: dict[str, float],
     *,
     staged_rejects: Path | None = None,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest: fingerprints of the staged files under their final names (local runs),
     or of the published objects (s3://)."""
@@ -209,7 +219,7 @@ def manifest_payload(
         engine=engine.name,
         seconds=round(seconds, 3),
         timings=timings,
-        options=run_options(partition_by),
+        options=run_options(partition_by, source),
         inputs={
             "calls": fingerprint(calls, sha256=staged.calls_sha256),
             "agents": fingerprint(agents),
