@@ -82,11 +82,13 @@ def build_report(
     progress: bool = True,
     out: TextIO | None = None,
     execute: Callable[[NotebookJob, Path], float] = execute_job,
+    source: str | Path | None = None,
 ) -> ReportResult:
     """ETL if inputs changed, every notebook whose key changed, site metadata, then Quarto.
 
     Raises NotebookError after the other notebooks finished when one fails, and
-    QuartoMissingError (after the notebooks) when Quarto is not installed.
+    QuartoMissingError (after the notebooks) when Quarto is not installed. ``source`` is
+    the calls' format (``etl --source``).
     """
     from support_analytics.report.metrics import regions as data_regions
 
@@ -103,7 +105,7 @@ def build_report(
     # see the same paths the manifest recorded (or it would rerun the ETL).
     # s3:// URLs pass through unchanged: they are absolute already.
     paths = [absolute_path(p) for p in (calls, agents, output, manifest, rejects)]
-    step = run_etl_step(*paths, force=force, progress=progress)
+    step = run_etl_step(*paths, force=force, progress=progress, source=source)
     say(f"etl: {step.result.summary()}")
 
     result = ReportResult(etl=step.result)

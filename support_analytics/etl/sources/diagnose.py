@@ -59,8 +59,8 @@ def diagnose(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: list[Path]
         ).fetchone()
         if row:
             return (
-                f"{row[0]}: {name} {row[1].removeprefix('!')!r} (first record) does not match format "
-                f"{spec.format!r}, nor does any other record's; fix [fields] {name} format "
-                f"in {mapping.origin}"
+                f"{row[0]}: {name} {row[1].removeprefix('!')!r} (first record) does not "
+                f"match format {spec.format!r}, nor does any other record's; fix [fields] "
+                f"{name} format in {mapping.origin}"
             )
     return None

@@ -111,7 +111,9 @@ class MappedEngine:
         finally:
             con.close()
 
-    def staged_query(self, con: duckdb.DuckDBPyConnection, files: list[Path], agents: AgentLookup) -> str:
+    def staged_query(
+        self, con: duckdb.DuckDBPyConnection, files: list[Path], agents: AgentLookup
+    ) -> str:
         """The rules' staged rows for these files (numbers filled in by RecordNumbers)."""
         source = source_sql(con, self.mapping, files, self.key)
         mapped = mapped_sql(self.mapping, source, self.key)
@@ -132,7 +134,9 @@ class MappedEngine:
         except duckdb.Error as exc:
             raise self.explain(exc, files) from None
         job.lap("read_map_and_rules")
-        con.execute(f"CREATE VIEW staged AS SELECT * FROM read_parquet({sql_str(str(staged_path))})")
+        con.execute(
+            f"CREATE VIEW staged AS SELECT * FROM read_parquet({sql_str(str(staged_path))})"
+        )
         rows_in, objects = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE reason IS DISTINCT FROM "
             f"'{s.REJECT_MALFORMED}') FROM staged"
@@ -158,7 +162,9 @@ class MappedEngine:
             if problem:
                 raise InputError(problem)
         job.lap("write_parquet")
-        write_mapped_rejects(con, job.rejects, job.calls, len(files) > 1 or Path(job.calls).is_dir())
+        write_mapped_rejects(
+            con, job.rejects, job.calls, len(files) > 1 or Path(job.calls).is_dir()
+        )
         by_reason = dict(
             con.execute(
                 "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
@@ -169,7 +175,9 @@ class MappedEngine:
         job.lap("write_rejects_and_count")
         warnings = {s.WARN_INVALID_RATING: int(invalid), s.WARN_UNKNOWN_AGENT: int(unknown)}
         rejected = {r: int(n) for r, n in by_reason.items()}
-        return Staged(output, int(rows_in), int(rows_in), int(objects), int(kept), rejected, warnings)
+        return Staged(
+            output, int(rows_in), int(rows_in), int(objects), int(kept), rejected, warnings
+        )
 
     def explain(self, exc: duckdb.Error, files: list[Path]) -> InputError:
         """DuckDB's complaint as a one-line error naming the file or the mapping, and the fix."""

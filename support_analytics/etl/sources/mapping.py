@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from support_analytics import config
 from support_analytics import schema as s
 from support_analytics.errors import InputError
+from support_analytics.io.manifest import read_manifest
 
 FORMATS = ("json", "csv", "parquet")
 TIME_FIELDS = (s.START_TIME, s.END_TIME)
@@ -74,6 +75,8 @@ class Mapping:
     latest: str | None = None
     fields: tuple[str, ...] = ()
     personal: frozenset[str] = field(default_factory=frozenset)
+    #: What ``--source`` said: the preset's name, or the file's absolute path.
+    spec: str = ""
 
     def source_fields(self) -> tuple[str, ...]:
         """Every source field the mapping reads, in first-use order (no duplicates)."""
@@ -88,7 +91,11 @@ class Mapping:
 
     def options(self) -> dict[str, Any]:
         """What the manifest records: a changed mapping makes the outputs out of date."""
-        return {"name": self.name, "sha256": hashlib.sha256(self.text.encode()).hexdigest()}
+        return {
+            "name": self.name,
+            "spec": self.spec,
+            "sha256": hashlib.sha256(self.text.encode()).hexdigest(),
+        }
 
 
 def preset_names() -> list[str]:
@@ -112,6 +119,14 @@ def is_default(source: str | Path | None) -> bool:
     return source is None or str(source) == config.DEFAULT_SOURCE
 
 
+def recorded_source(manifest: Path | str, calls: Path | str) -> str | None:
+    """The source a manifest recorded for these same calls (None: the default format)."""
+    recorded = read_manifest(manifest, warn=False)
+    if ((recorded.get("inputs") or {}).get("calls") or {}).get("path") != str(calls):
+        return None
+    return ((recorded.get("options") or {}).get("source") or {}).get("spec")
+
+
 def load_mapping(source: str | Path) -> Mapping:
     """A preset name or a mapping file -> a checked Mapping (InputError on any mistake)."""
     path = Path(source)
@@ -120,10 +135,11 @@ def load_mapping(source: str | Path) -> Mapping:
             text = path.read_text("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"{path}: not UTF-8 text; save the mapping as UTF-8") from None
-        return parse_mapping(text, str(path), path.stem)
+        return replace(parse_mapping(text, str(path), path.stem), spec=str(path.resolve()))
     if path.suffix == ".toml" or "/" in str(source):
         raise InputError(f"{source}: mapping file not found; check the path")
-    return parse_mapping(preset_text(str(source)), f"preset {source}", str(source))
+    name = str(source)
+    return replace(parse_mapping(preset_text(name), f"preset {name}", name), spec=name)
 
 
 def parse_mapping(text: str, origin: str, name: str) -> Mapping:
@@ -147,7 +163,9 @@ def parse_mapping(text: str, origin: str, name: str) -> Mapping:
     raw_fields = _table(data.get("fields"), origin, "[fields]")
     extra = sorted(set(data) - {"source", "fields"})
     if extra:
-        raise InputError(f"{origin}: unknown table(s) {', '.join(extra)}; use [source] and [fields]")
+        raise InputError(
+            f"{origin}: unknown table(s) {', '.join(extra)}; use [source] and [fields]"
+        )
     unknown = sorted(set(raw_fields) - set(s.RAW_CALL_FIELDS))
     if unknown:
         raise InputError(

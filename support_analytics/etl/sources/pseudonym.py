@@ -68,9 +68,7 @@ def pseudonym_sql(key: bytes, expr: str) -> str:
     inner = _blob(bytes(b ^ 0x36 for b in key))
     outer = _blob(bytes(b ^ 0x5C for b in key))
     digest = f"sha256({outer} || unhex(sha256({inner} || encode({expr}))))"
-    return (
-        f"CASE WHEN ({expr}) IS NOT NULL THEN '{PREFIX}' || left({digest}, {HEX_CHARS}) END"
-    )
+    return f"CASE WHEN ({expr}) IS NOT NULL THEN '{PREFIX}' || left({digest}, {HEX_CHARS}) END"
 
 
 def _blob(data: bytes) -> str:

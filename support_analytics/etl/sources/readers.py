@@ -66,7 +66,9 @@ def head_bytes(path: Path, size: int = 4096) -> bytes:
             try:
                 return gz.read(size)
             except (OSError, EOFError):
-                raise InputError(f"{path}: a damaged gzip file; re-download or re-export it") from None
+                raise InputError(
+                    f"{path}: a damaged gzip file; re-download or re-export it"
+                ) from None
     with open(path, "rb") as fh:
         return fh.read(size)
 
@@ -85,7 +87,7 @@ def check_format(mapping: Mapping, files: list[Path]) -> None:
             )
         if mapping.format != "parquet" and head.startswith(PARQUET_MAGIC):
             raise InputError(
-                f"{path}: is a Parquet file; set [source] format = \"parquet\" in {mapping.origin}"
+                f'{path}: is a Parquet file; set [source] format = "parquet" in {mapping.origin}'
             )
         if mapping.format == "json" and text and not looks_json:
             first = text.split(b"\n", 1)[0][:60].decode("utf-8", "replace")
@@ -95,7 +97,7 @@ def check_format(mapping: Mapping, files: list[Path]) -> None:
             )
         if mapping.format == "csv" and looks_json:
             raise InputError(
-                f"{path}: line 1 looks like JSON, not CSV; set [source] format = \"json\" in "
+                f'{path}: line 1 looks like JSON, not CSV; set [source] format = "json" in '
                 f"{mapping.origin}"
             )
 

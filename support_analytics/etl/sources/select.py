@@ -38,7 +38,8 @@ def time_sql(text: str, fmt: str, timezone: str) -> str:
         if timezone == "UTC":
             return text
         local = f"timezone({zone}, TRY_CAST({text} AS TIMESTAMP))"
-        return f"CASE WHEN regexp_matches({text}, {_NAIVE_ISO}) THEN {_iso_text(local)} ELSE {text} END"
+        naive = f"regexp_matches({text}, {_NAIVE_ISO})"
+        return f"CASE WHEN {naive} THEN {_iso_text(local)} ELSE {text} END"
     if fmt == "epoch":
         ts = f"to_timestamp(TRY_CAST({text} AS DOUBLE))"
     elif fmt == "epoch_ms":
