@@ -92,7 +92,7 @@ def _check(
     query = reason_sql(stage_select(src, True, agents, extra))
     write_staged(con, query, staged, RecordNumbers(engine.first_record()))
     con.execute(f"CREATE VIEW staged AS SELECT * FROM read_parquet({sql_str(str(staged))})")
-    report.records = con.execute("SELECT count(*) FROM staged").fetchone()[0]
+    report.records = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
     report.rejected = dict(
         con.execute(
             "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason "
@@ -132,7 +132,7 @@ def _detail(mapping: Mapping, reason: str, start: str | None, end: str | None) -
     if reason == s.REJECT_NON_POSITIVE:
         return f"ends ({end}) at or before it starts ({start})"
     if reason == s.REJECT_NOT_A_CALL:
-        return f"the filter {mapping.filter!r} excludes it"
+        return f"the filter ({mapping.filter}) excludes it"
     if reason == s.REJECT_MISSING_CALL_ID:
         return "call_id is empty"
     if reason == s.REJECT_MALFORMED:

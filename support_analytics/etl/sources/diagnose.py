@@ -24,7 +24,7 @@ def missing_fields(
     fields = mapping.source_fields()
     source = source_sql(con, mapping, files, None if not mapping.personal else b"x" * 32)
     counts = ", ".join(f"count(NULLIF({ident(f)}, ''))" for f in fields)
-    row = con.execute(f"SELECT {counts} FROM ({source})").fetchone()
+    row = con.execute(f"SELECT {counts} FROM ({source})").fetchall()[0]
     return [f for f, n in zip(fields, row, strict=True) if n == 0]
 
 
@@ -42,22 +42,23 @@ def diagnose(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: list[Path]
             )
     invalid = con.execute(
         f"SELECT count(*) FROM staged WHERE reason = '{s.REJECT_INVALID_TS}'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     passed_before = con.execute(
         f"SELECT count(*) FROM staged WHERE reason IS NULL OR reason IN "
         f"('{s.REJECT_INVALID_TS}', '{s.REJECT_NON_POSITIVE}', '{s.REJECT_DUPLICATE}')"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not invalid or invalid != passed_before:
         return None
     source = source_sql(con, mapping, files, b"x" * 32 if mapping.personal else None)
     mapped = mapped_sql(mapping, source, None)
     for name in TIME_FIELDS:
         spec = mapping.specs[name]
-        row = con.execute(
+        found = con.execute(
             f"SELECT source_file, {name} FROM ({mapped}) "
             f"WHERE NOT regexp_matches({name}, {sql_str(s.ISO_TIMESTAMP_REGEX)}) LIMIT 1"
-        ).fetchone()
-        if row:
+        ).fetchall()
+        if found:
+            row = found[0]
             return (
                 f"{row[0]}: {name} {row[1].removeprefix('!')!r} (first record) does not "
                 f"match format {spec.format!r}, nor does any other record's; fix [fields] "

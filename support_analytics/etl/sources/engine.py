@@ -140,7 +140,7 @@ class MappedEngine:
         rows_in, objects = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE reason IS DISTINCT FROM "
             f"'{s.REJECT_MALFORMED}') FROM staged"
-        ).fetchone()
+        ).fetchall()[0]
         if rows_in and objects == 0:
             raise InputError(
                 f"{job.calls}: none of its {rows_in:,} records is a JSON object; check the "
@@ -209,7 +209,7 @@ def write_partitioned(
     )
     if not output.exists():  # no kept rows: an empty folder
         output.mkdir()
-    invalid, unknown, kept = con.execute(WARNINGS_SQL).fetchone()
+    invalid, unknown, kept = con.execute(WARNINGS_SQL).fetchall()[0]
     return int(invalid), int(unknown), int(kept)
 
 

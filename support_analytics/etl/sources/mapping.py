@@ -253,7 +253,7 @@ def _spec(name: str, raw: Any, origin: str) -> FieldSpec:
         format=fmt,
         timezone=str(spec.get("timezone", "UTC")),
         map=value_map,
-        default=_opt_str(spec.get("default"), origin, f"{where} default"),
+        default=None if spec.get("default") is None else str(spec["default"]),
         personal=_bool(spec.get("personal", False), origin, f"{where} personal"),
     )
 

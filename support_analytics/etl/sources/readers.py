@@ -170,6 +170,16 @@ def source_sql(
                 "the mapping's field names, or set header/columns/delimiter to match the file"
             )
     cols = []
+    if mapping.format == "csv":  # every column, as text: sql and filter may read any
+        secret = [f for f in header if f in mapping.personal]
+        if secret and key is None:  # pragma: no cover - the engine always passes the key
+            raise InputError("a personal field needs the pseudonym key")
+        masked = ", ".join(f"{pseudonym_sql(key, ident(f))} AS {ident(f)}" for f in secret)
+        replace = f" REPLACE ({masked})" if secret else ""
+        return (
+            "SELECT filename AS source_file, CAST(NULL AS VARCHAR) AS record, true AS is_object, "
+            f"* EXCLUDE (filename){replace}\nFROM {reader_sql(mapping, files)}"
+        )
     if mapping.format == "json":
         paths = ", ".join(sql_str(json_path(f)) for f in fields)
         texts = [f"f[{i}]" for i in range(1, len(fields) + 1)]
