@@ -22,7 +22,7 @@ from support_analytics.etl.sources.diagnose import missing_fields
 from support_analytics.etl.sources.engine import MappedEngine, RecordNumbers
 from support_analytics.etl.sources.mapping import Mapping, load_mapping
 from support_analytics.etl.sources.readers import check_format, list_files, source_sql
-from support_analytics.etl.sources.select import EXTRA, mapped_sql, reason_sql
+from support_analytics.etl.sources.select import EXTRA, mapped_sql, parsed_columns, reason_sql
 from support_analytics.etl.writers import write_staged
 
 SHOWN_COLUMNS = (
@@ -89,7 +89,7 @@ def _check(
     src = f"(SELECT *, start_time AS start_text, end_time AS end_text FROM ({mapped}))"
     extra = EXTRA + ", start_text, end_text"
     staged = tmp / "staged.parquet"
-    query = reason_sql(stage_select(src, True, agents, extra))
+    query = reason_sql(stage_select(src, True, agents, extra, parsed_columns(mapping)))
     write_staged(con, query, staged, RecordNumbers(engine.first_record()))
     con.execute(f"CREATE VIEW staged AS SELECT * FROM read_parquet({sql_str(str(staged))})")
     report.records = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]

@@ -14,7 +14,9 @@ from support_analytics import schema as s
 from support_analytics.etl.rules import sql_str
 from support_analytics.etl.sources.mapping import REQUIRED_FIELDS, TIME_FIELDS, Mapping
 from support_analytics.etl.sources.readers import ident, source_sql
-from support_analytics.etl.sources.select import mapped_sql
+from support_analytics.etl.sources.select import mapped_sql, parsed_columns
+
+_ISO = sql_str(s.ISO_TIMESTAMP_REGEX)
 
 
 def missing_fields(
@@ -51,11 +53,11 @@ def diagnose(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: list[Path]
         return None
     source = source_sql(con, mapping, files, b"x" * 32 if mapping.personal else None)
     mapped = mapped_sql(mapping, source, None)
-    for name in TIME_FIELDS:
+    for name, parsed in zip(TIME_FIELDS, parsed_columns(mapping), strict=True):
         spec = mapping.specs[name]
+        bad = f"{parsed} IS NULL" if parsed else f"NOT regexp_matches({name}, {_ISO})"
         found = con.execute(
-            f"SELECT source_file, {name} FROM ({mapped}) "
-            f"WHERE NOT regexp_matches({name}, {sql_str(s.ISO_TIMESTAMP_REGEX)}) LIMIT 1"
+            f"SELECT source_file, {name} FROM ({mapped}) WHERE {name} <> '' AND {bad} LIMIT 1"
         ).fetchall()
         if found:
             row = found[0]

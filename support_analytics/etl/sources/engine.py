@@ -43,6 +43,7 @@ from support_analytics.etl.sources.select import (
     EXTRA,
     LATEST_DUP_LINES_SQL,
     mapped_sql,
+    parsed_columns,
     reason_sql,
 )
 from support_analytics.etl.writers import arrow_allocator, write_kept, write_staged
@@ -117,7 +118,8 @@ class MappedEngine:
         """The rules' staged rows for these files (numbers filled in by RecordNumbers)."""
         source = source_sql(con, self.mapping, files, self.key)
         mapped = mapped_sql(self.mapping, source, self.key)
-        return reason_sql(stage_select(f"({mapped})", True, agents, EXTRA))
+        parsed = parsed_columns(self.mapping)
+        return reason_sql(stage_select(f"({mapped})", True, agents, EXTRA, parsed))
 
     def first_record(self) -> int:
         """The number of a file's first record: its line, under a CSV header."""

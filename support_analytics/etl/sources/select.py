@@ -3,8 +3,8 @@
 The result has the layout ``rules.parse_sql`` gives the NDJSON readers (line_number,
 byte_offset, raw, bad_encoding, is_object, then one text column per raw field), so the
 mapped rows go through the very same rule SQL: every guarantee of the default format holds.
-Timestamps leave here as ISO-8601 UTC text (or, when they do not parse, as text the rules
-reject as ``invalid_timestamp``).
+Times in a format or zone of their own are parsed here, to TIMESTAMPTZ beside their text
+(``rules_sql``'s ``parsed``); ISO-8601 times in UTC are left to the rules' own parse.
 """
 
 from __future__ import annotations
@@ -16,42 +16,40 @@ from support_analytics.etl.sources.pseudonym import pseudonym_sql
 from support_analytics.etl.sources.readers import ident
 
 #: Columns carried beside the rules' own: the filter's verdict, the copy's update time
-#: (latest wins), the file and the record's number in it.
-EXTRA = ", is_call, latest_key, source_file, record_number"
-_NAIVE_ISO = sql_str(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
+#: (latest wins), the file and the record's number in it, and the times the mapping parsed.
+EXTRA = ", is_call, latest_key, source_file, record_number, start_parsed, end_parsed"
+PARSED = ("start_parsed", "end_parsed")
 # No offset in the text: with a timezone, the text is that zone's local time.
+_NAIVE_ISO = sql_str(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
+_ISO = sql_str(s.ISO_TIMESTAMP_REGEX)
 
 
-def _iso_text(ts: str) -> str:
-    """A TIMESTAMPTZ as the strict ISO-8601 UTC text the rules accept (session is UTC)."""
-    return f"strftime({ts}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+def parses_itself(spec: FieldSpec) -> bool:
+    """Whether a time field is parsed here (its own format or zone) rather than by the rules'
+    strict ISO-8601 parse of the text, which ISO times in UTC take like the default format."""
+    return spec.format != "iso" or spec.timezone != "UTC"
 
 
 def time_sql(text: str, fmt: str, timezone: str) -> str:
-    """A timestamp's text in the mapping's format and zone -> ISO-8601 UTC text.
+    """A timestamp's text in the mapping's format and zone -> TIMESTAMPTZ (NULL: no parse).
 
-    Text that does not parse is kept, behind a '!', so the rules reject it as an invalid
-    timestamp (and the rejects line shows it) rather than as a missing one.
+    Parsed straight to a timestamp: a round trip through ISO text cost twice as much.
     """
     zone = sql_str(timezone)
     if fmt == "iso":
-        if timezone == "UTC":
-            return text
         local = f"timezone({zone}, TRY_CAST({text} AS TIMESTAMP))"
-        naive = f"regexp_matches({text}, {_NAIVE_ISO})"
-        return f"CASE WHEN {naive} THEN {_iso_text(local)} ELSE {text} END"
+        whole = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+        return (
+            f"CASE WHEN regexp_matches({text}, {_NAIVE_ISO}) THEN {local} "
+            f"WHEN regexp_matches({text}, {_ISO}) THEN {whole} END"
+        )
     if fmt == "epoch":
-        ts = f"to_timestamp(TRY_CAST({text} AS DOUBLE))"
-    elif fmt == "epoch_ms":
-        ts = f"timezone('UTC', epoch_ms(TRY_CAST({text} AS BIGINT)))"
-    elif "%z" in fmt or "%Z" in fmt:
-        ts = f"try_strptime({text}, {sql_str(fmt)})"
-    else:
-        ts = f"timezone({zone}, try_strptime({text}, {sql_str(fmt)}))"
-    return (
-        f"CASE WHEN {text} IS NULL OR {text} = '' THEN NULL "
-        f"ELSE coalesce({_iso_text(ts)}, '!' || {text}) END"
-    )
+        return f"to_timestamp(TRY_CAST({text} AS DOUBLE))"
+    if fmt == "epoch_ms":
+        return f"timezone('UTC', epoch_ms(TRY_CAST({text} AS BIGINT)))"
+    if "%z" in fmt or "%Z" in fmt:
+        return f"try_strptime({text}, {sql_str(fmt)})"
+    return f"timezone({zone}, try_strptime({text}, {sql_str(fmt)}))"
 
 
 def field_sql(spec: FieldSpec | None, key: bytes | None) -> str:
@@ -75,9 +73,20 @@ def field_sql(spec: FieldSpec | None, key: bytes | None) -> str:
         text = f"CASE trim({text}, ' ') {whens} ELSE {other} END"
     elif spec.default is not None:
         text = f"coalesce(NULLIF({text}, ''), {sql_str(spec.default)})"
-    if spec.name in TIME_FIELDS:
-        text = time_sql(text, spec.format, spec.timezone)
     return text
+
+
+def parsed_sql(spec: FieldSpec | None, text: str) -> str:
+    """A time field's TIMESTAMPTZ when the mapping parses it (else NULL: the rules do)."""
+    if spec is None or not parses_itself(spec):
+        return "CAST(NULL AS TIMESTAMPTZ)"
+    return time_sql(text, spec.format, spec.timezone)
+
+
+def parsed_columns(mapping: Mapping) -> tuple[str | None, str | None]:
+    """The ``parsed`` pair for the rules: which time fields this mapping parses itself."""
+    start, end = (mapping.specs[n] for n in TIME_FIELDS)
+    return (PARSED[0] if parses_itself(start) else None, PARSED[1] if parses_itself(end) else None)
 
 
 def mapped_sql(mapping: Mapping, source: str, key: bytes | None) -> str:
@@ -89,8 +98,11 @@ def mapped_sql(mapping: Mapping, source: str, key: bytes | None) -> str:
         pairs = ", ".join(f"{sql_str(f)}, {ident(f)}" for f in fields)
         raw = f"CAST(json_object({pairs}) AS VARCHAR)"  # the fields read, personal ones masked
     raw = f"CASE WHEN is_object THEN {raw} END"
-    cols = ",\n  ".join(
-        f"{field_sql(mapping.specs.get(name), key)} AS {name}" for name in s.RAW_CALL_FIELDS
+    texts = {name: field_sql(mapping.specs.get(name), key) for name in s.RAW_CALL_FIELDS}
+    cols = ",\n  ".join(f"{text} AS {name}" for name, text in texts.items())
+    parsed = ", ".join(
+        f"{parsed_sql(mapping.specs.get(n), texts[n])} AS {p}"
+        for n, p in zip(TIME_FIELDS, PARSED, strict=True)
     )
     is_call = f"coalesce(({mapping.filter}), false)" if mapping.filter else "true"
     latest = f"TRY_CAST({ident(mapping.latest)} AS TIMESTAMPTZ)" if mapping.latest else "NULL"
@@ -99,7 +111,7 @@ SELECT CAST(0 AS BIGINT) AS line_number, CAST(NULL AS BIGINT) AS byte_offset,
   {raw} AS raw, false AS bad_encoding, is_object,
   {cols},
   {is_call} AS is_call, {latest} AS latest_key, source_file,
-  CAST(0 AS BIGINT) AS record_number
+  CAST(0 AS BIGINT) AS record_number, {parsed}
 FROM ({source})"""
 
 
@@ -111,9 +123,9 @@ def reason_sql(stage: str) -> str:
     """
     first = f"('{s.REJECT_ENCODING}', '{s.REJECT_MALFORMED}')"
     return (
-        f"SELECT * EXCLUDE (is_call) REPLACE (CASE WHEN reason IN {first} THEN reason "
-        f"WHEN NOT is_call THEN '{s.REJECT_NOT_A_CALL}' ELSE reason END AS reason) "
-        f"FROM ({stage})"
+        f"SELECT * EXCLUDE (is_call, {', '.join(PARSED)}) REPLACE (CASE WHEN reason IN "
+        f"{first} THEN reason WHEN NOT is_call THEN '{s.REJECT_NOT_A_CALL}' ELSE reason END "
+        f"AS reason) FROM ({stage})"
     )
 
 
