@@ -179,3 +179,23 @@ def test_default_source_is_byte_identical(tmp_path: Path) -> None:
     for f in ("c.parquet", "r.jsonl"):
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes()
     assert "source" not in json.loads((outs[1] / "m.json").read_text())["options"]
+
+
+def test_a_glob_is_refused_with_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _etl(FIXTURES / "*.tsv", tmp_path, BANK_MAPPING) == 2
+    assert "pass the folder" in capsys.readouterr().err
+
+
+def test_report_step_reruns_with_the_recorded_source_and_partitions(tmp_path: Path) -> None:
+    from support_analytics.etl import run_etl_step
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(BANK, folder / "bank.tsv")
+    paths = (folder, AGENTS, tmp_path / "calls", tmp_path / "m.json", tmp_path / "r.jsonl")
+    first = run_etl_step(*paths, source=str(BANK_MAPPING))
+    assert first.result.rows_out == 6
+    assert sorted(p.name for p in (tmp_path / "calls").iterdir()) == [
+        "call_date=1998-12-31", "call_date=1999-01-01", "call_date=1999-01-02",
+    ]  # fmt: skip
+    assert run_etl_step(*paths).result.up_to_date  # the notebook's check: no --source given

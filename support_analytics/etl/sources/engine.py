@@ -101,6 +101,10 @@ class MappedEngine:
 
     def check_calls(self, calls: Path | str) -> None:
         """Refuse missing, empty or wrong-format files before any output is touched."""
+        if not Path(str(calls)).exists() and set("*?[") & set(str(calls)):
+            raise InputError(
+                f"{calls}: a glob; with --source, pass the folder (it is read recursively)"
+            )
         check_format(self.mapping, list_files(calls))
 
     def stage(self, job: Staging) -> Staged:
