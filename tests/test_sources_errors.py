@@ -123,6 +123,11 @@ def test_a_file_of_another_format_is_refused(
         ("[source\n", "not valid TOML"),
         (
             '[source]\nformat = "csv"\n[fields]\ncall_id = "a"\nstart_time = "a"\n'
+            'end_time = { field = "a", timezone = "Europe/Londn" }\n',
+            "timezone = 'Europe/Londn' is not a time zone",
+        ),
+        (
+            '[source]\nformat = "csv"\n[fields]\ncall_id = "a"\nstart_time = "a"\n'
             'end_time = { field = "a", format = "dd.mm.yyyy" }\n',
             "use iso, epoch, epoch_ms or a strptime pattern",
         ),
@@ -214,3 +219,16 @@ def test_same_caller_same_pseudonym_across_runs(tmp_path: Path) -> None:
         ids.append(manifest["options"]["source"]["pseudonym_key"])
         ids.append((out / "calls.parquet").read_bytes())
     assert ids[0] == ids[2] and ids[1] == ids[3]
+
+
+def test_a_broken_object_among_concatenated_records_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = write_firehose(contact_records(ConnectWorld(contacts=30)), tmp_path / "in", gz=False)
+    broken = max(files, key=lambda p: p.stat().st_size)
+    body = broken.read_text()  # the first record broken, others after it:
+    broken.write_text(body.replace('"AWSAccountId":', '"AWSAccountId":@', 1))
+    assert _etl(tmp_path / "in", tmp_path, "connect-ctr") == 2
+    err = _error(capsys)
+    assert broken.name in err and "Malformed JSON" in err and "fix or remove that record" in err
+    assert not (tmp_path / "calls.parquet").exists()

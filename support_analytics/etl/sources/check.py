@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from support_analytics import schema as s
+from support_analytics.etl.handoff import STREAM_ERRORS
 from support_analytics.etl.rules import AgentLookup, connect, sql_str, stage_select
 from support_analytics.etl.sources.diagnose import missing_fields
 from support_analytics.etl.sources.engine import MappedEngine, RecordNumbers
@@ -60,7 +61,9 @@ def check_source(
         con = connect(Path(tmp))
         try:
             _check(con, engine, files, Path(tmp), report, rows, max_problems)
-        except duckdb.Error as exc:
+        except STREAM_ERRORS as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise
             raise engine.explain(exc, files) from None
         finally:
             con.close()

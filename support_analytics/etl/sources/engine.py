@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from support_analytics import schema as s
 from support_analytics.errors import InputError
 from support_analytics.etl.engine import Staged, Staging
+from support_analytics.etl.handoff import STREAM_ERRORS
 from support_analytics.etl.rules import (
     DUP_LINES_SQL,
     DUPS_SQL,
@@ -137,7 +138,9 @@ class MappedEngine:
         try:
             query = self.staged_query(con, files, agents)
             write_staged(con, query, staged_path, RecordNumbers(self.first_record()))
-        except duckdb.Error as exc:
+        except STREAM_ERRORS as exc:  # DuckDB's errors reach us through Arrow as OSError too
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # a real I/O error (disk full...): the CLI names the path
             raise self.explain(exc, files) from None
         job.lap("read_map_and_rules")
         con.execute(
@@ -185,11 +188,12 @@ class MappedEngine:
             output, int(rows_in), int(rows_in), int(objects), int(kept), rejected, warnings
         )
 
-    def explain(self, exc: duckdb.Error, files: list[Path]) -> InputError:
+    def explain(self, exc: BaseException, files: list[Path]) -> InputError:
         """DuckDB's complaint as a one-line error naming the file or the mapping, and the fix."""
         text = first_line(exc)
         where = files[0] if len(files) == 1 else f"{len(files)} files under {files[0].parent}"
-        if isinstance(exc, duckdb.BinderException | duckdb.ParserException):
+        binder = isinstance(exc, duckdb.BinderException | duckdb.ParserException)
+        if binder or str(exc).startswith(("Binder Error", "Parser Error")):
             return InputError(
                 f"{self.mapping.origin}: {text}; the mapping's sql and filter read the source "
                 f"fields {', '.join(self.mapping.source_fields())} (list others under "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from support_analytics import config
 from support_analytics import schema as s
@@ -241,6 +242,14 @@ def _spec(name: str, raw: Any, origin: str) -> FieldSpec:
             f"{origin}: {where} format = {fmt!r}; use iso, epoch, epoch_ms or a strptime "
             "pattern such as '%Y-%m-%d %H:%M:%S'"
         )
+    zone = str(spec.get("timezone", "UTC"))
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"{origin}: {where} timezone = {zone!r} is not a time zone; use an IANA name "
+            "such as 'Europe/Berlin' or 'UTC'"
+        ) from None
     value_map = spec.get("map")
     if value_map is not None:
         value_map = _table(value_map, origin, f"{where} map")
@@ -251,7 +260,7 @@ def _spec(name: str, raw: Any, origin: str) -> FieldSpec:
         value=None if "value" not in spec else str(spec["value"]),
         sql=_opt_str(spec.get("sql"), origin, f"{where} sql"),
         format=fmt,
-        timezone=str(spec.get("timezone", "UTC")),
+        timezone=zone,
         map=value_map,
         default=None if spec.get("default") is None else str(spec["default"]),
         personal=_bool(spec.get("personal", False), origin, f"{where} personal"),
