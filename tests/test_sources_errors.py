@@ -232,3 +232,27 @@ def test_a_broken_object_among_concatenated_records_names_the_file(
     err = _error(capsys)
     assert broken.name in err and "Malformed JSON" in err and "fix or remove that record" in err
     assert not (tmp_path / "calls.parquet").exists()
+
+
+CSV_MAPPING = (
+    '[source]\nformat = "csv"\n[fields]\ncall_id = "id"\nstart_time = "s"\nend_time = "e"\n'
+)
+
+
+def test_a_csv_that_is_not_utf8_says_so_and_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_bytes(b"id,s,e\n1,2026-01-01T00:00:00Z,2026-01-01T00:05:00Z\n2,x,\xff\n")
+    assert _etl(calls, tmp_path, _mapping(tmp_path, CSV_MAPPING)) == 2
+    err = _error(capsys)
+    assert "calls.csv" in err and "Line: 3" in err and "not utf-8" in err and "encoding" in err
+
+
+def test_quoted_newlines_in_a_csv_are_read(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.csv"
+    ok = "2026-01-01T00:00:00Z,2026-01-01T00:05:00Z"
+    calls.write_text(f'id,s,e\n"a\nb",{ok}\n3,x,y\n')
+    assert _etl(calls, tmp_path, _mapping(tmp_path, CSV_MAPPING)) == 0
+    rejects = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["line_number"], r["reason"]) for r in rejects] == [(3, "invalid_timestamp")]

@@ -17,7 +17,6 @@ import duckdb
 import pyarrow as pa
 
 from support_analytics import schema as s
-from support_analytics.etl.handoff import STREAM_ERRORS
 from support_analytics.etl.rules import AgentLookup, connect, sql_str, stage_select
 from support_analytics.etl.sources.diagnose import missing_fields
 from support_analytics.etl.sources.engine import MappedEngine, RecordNumbers
@@ -60,11 +59,9 @@ def check_source(
     with tempfile.TemporaryDirectory(prefix="support-analytics-check.") as tmp:
         con = connect(Path(tmp))
         try:
-            _check(con, engine, files, Path(tmp), report, rows, max_problems)
-        except STREAM_ERRORS as exc:
-            if isinstance(exc, OSError) and exc.errno is not None:
-                raise
-            raise engine.explain(exc, files) from None
+            engine.with_retry(
+                files, lambda: _check(con, engine, files, Path(tmp), report, rows, max_problems)
+            )
         finally:
             con.close()
     return report
@@ -80,6 +77,7 @@ def _check(
     max_problems: int,
 ) -> None:
     mapping = engine.mapping
+    report.problems.clear()  # a retry on the serial CSV reader starts over
     empty = pa.table({c: pa.array([], pa.string()) for c in s.AGENT_COLUMNS})
     agents = AgentLookup.register(con, empty)
     for name in missing_fields(con, mapping, files):

@@ -8,6 +8,8 @@ the rule SQL, the duplicate search and the kept-rows writer are the default form
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from support_analytics.etl.sources.diagnose import diagnose
 from support_analytics.etl.sources.mapping import Mapping
 from support_analytics.etl.sources.pseudonym import key_id, load_key
 from support_analytics.etl.sources.readers import (
+    NEEDS_SERIAL,
     check_format,
     first_line,
     list_files,
@@ -135,13 +138,15 @@ class MappedEngine:
     ) -> Staged:
         agents = AgentLookup.register(con, job.agents)
         staged_path = job.workdir / "staged.parquet"
-        try:
-            query = self.staged_query(con, files, agents)
-            write_staged(con, query, staged_path, RecordNumbers(self.first_record()))
-        except STREAM_ERRORS as exc:  # DuckDB's errors reach us through Arrow as OSError too
-            if isinstance(exc, OSError) and exc.errno is not None:
-                raise  # a real I/O error (disk full...): the CLI names the path
-            raise self.explain(exc, files) from None
+        self.with_retry(
+            files,
+            lambda: write_staged(
+                con,
+                self.staged_query(con, files, agents),
+                staged_path,
+                RecordNumbers(self.first_record()),
+            ),
+        )
         job.lap("read_map_and_rules")
         con.execute(
             f"CREATE VIEW staged AS SELECT * FROM read_parquet({sql_str(str(staged_path))})"
@@ -187,6 +192,22 @@ class MappedEngine:
         return Staged(
             output, int(rows_in), int(rows_in), int(objects), int(kept), rejected, warnings
         )
+
+    def with_retry(self, files: list[Path], read: Callable[[], object]) -> None:
+        """Run ``read``; a CSV with quoted newlines once more on DuckDB's serial reader; any
+        DuckDB complaint as a one-line InputError (they reach us through Arrow as OSError)."""
+        try:
+            try:
+                read()
+            except STREAM_ERRORS as exc:
+                if NEEDS_SERIAL not in str(exc) or self.mapping.serial:
+                    raise
+                self.mapping = replace(self.mapping, serial=True)
+                read()
+        except STREAM_ERRORS as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # a real I/O error (disk full...): the CLI names the path
+            raise self.explain(exc, files) from None
 
     def explain(self, exc: BaseException, files: list[Path]) -> InputError:
         """DuckDB's complaint as a one-line error naming the file or the mapping, and the fix."""

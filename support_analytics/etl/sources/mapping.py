@@ -78,6 +78,8 @@ class Mapping:
     personal: frozenset[str] = field(default_factory=frozenset)
     #: What ``--source`` said: the preset's name, or the file's absolute path.
     spec: str = ""
+    #: Read CSV on one thread: DuckDB's parallel reader refuses quoted newlines here.
+    serial: bool = False
 
     def source_fields(self) -> tuple[str, ...]:
         """Every source field the mapping reads, in first-use order (no duplicates)."""

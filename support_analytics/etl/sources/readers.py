@@ -137,6 +137,8 @@ def reader_sql(mapping: Mapping, files: list[Path]) -> str:
         "strict_mode=false",
         "filename=true",
     ]
+    if mapping.serial:
+        options.append("parallel=false")
     if mapping.columns:
         options.append("names=[" + ", ".join(sql_str(c) for c in mapping.columns) + "]")
     return f"read_csv({names}, {', '.join(options)})"
@@ -147,7 +149,10 @@ def csv_header(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: list[Pat
     try:
         rows = con.execute(f"DESCRIBE SELECT * FROM {reader_sql(mapping, files[:1])}").fetchall()
     except duckdb.Error as exc:
-        raise InputError(f"{files[0]}: cannot read as CSV ({first_line(exc)})") from None
+        raise InputError(
+            f"{files[0]}: cannot read as CSV ({first_line(exc)}); check [source] delimiter, "
+            f"quote and encoding in {mapping.origin}"
+        ) from None
     return [r[0] for r in rows if r[0] != "filename"]
 
 
@@ -205,7 +210,20 @@ def source_sql(
     return f"SELECT filename AS source_file, record, is_object,\n  {body}\nFROM ({inner})"
 
 
+#: DuckDB's hint that a CSV with quoted newlines needs its serial reader.
+NEEDS_SERIAL = "parallel=false"
+
+
 def first_line(exc: BaseException) -> str:
-    """DuckDB's message, first line, without the error class prefix."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return re.sub(r"^[A-Za-z ]*(Error|Exception): ", "", text)
+    """DuckDB's message in one line: its first line (no error class) and, for a CSV error,
+    the line that says what is wrong (not the offending text, not the settings dump)."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    text = re.sub(r"^[A-Za-z ]*(Error|Exception): ", "", lines[0])
+    skip = False
+    for line in lines[1:]:
+        if skip or line.startswith("Original Line"):
+            skip = not skip and line.strip() == "Original Line:"  # the text on the next line
+            continue
+        if line.strip() and not line.startswith((" ", "Possible Solution", "LINE ")):
+            return f"{text}: {line.strip()}"
+    return text
