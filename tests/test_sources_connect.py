@@ -202,3 +202,43 @@ def test_a_second_run_is_up_to_date_and_a_new_key_reruns(
     monkeypatch.setenv("SUPPORT_ANALYTICS_PSEUDONYM_KEY", "another-key-0123456789")
     again = _run(tmp_path / "in", tmp_path)
     assert not again.up_to_date and again.rows_out == first.rows_out
+
+
+def test_kpis_equal_an_independent_query_over_the_records(
+    tmp_path: Path, records: list[dict]
+) -> None:
+    write_firehose(records, tmp_path / "in", gz=True)
+    _run(tmp_path / "in", tmp_path)
+    kpis = """count(*), round(avg({minutes}), 6), round(avg(({res} = 'resolved')::INT), 6),
+              round(avg({rating}), 6), count(*) FILTER (WHERE {agent} IS NULL)"""
+    got = duckdb.execute(
+        "SELECT "
+        + kpis.format(
+            minutes="call_duration_minutes", res="resolution", rating="rating", agent="agent_id"
+        )  # fmt: skip
+        + f" FROM '{tmp_path}/calls.parquet'"
+    ).fetchall()
+    minutes = (
+        "round(epoch(CAST(DisconnectTimestamp AS TIMESTAMPTZ) - "
+        "CAST(InitiationTimestamp AS TIMESTAMPTZ)) / 60.0, 2)"
+    )
+    want = duckdb.execute(
+        f"""
+        WITH latest AS (
+          SELECT * FROM read_json('{tmp_path}/in/**/*.gz', format='auto', sample_size=-1,
+                                  union_by_name=true)
+          WHERE Channel = 'VOICE'
+          QUALIFY row_number() OVER (PARTITION BY ContactId
+                                     ORDER BY LastUpdateTimestamp DESC) = 1
+        )
+        SELECT """
+        + kpis.format(
+            minutes=minutes,
+            res="Attributes.resolution",
+            rating="CAST(Attributes.csat AS INTEGER)",
+            agent="Agent",
+        )  # fmt: skip
+        + " FROM latest"
+    ).fetchall()
+    assert got == want
+    assert got[0][4] > 0  # abandoned contacts are in the counts
