@@ -51,6 +51,7 @@ from support_analytics.etl.sources.select import (
     reason_sql,
 )
 from support_analytics.etl.writers import arrow_allocator, write_kept, write_staged
+from support_analytics.io import storage
 
 ENGINE = "duckdb"
 
@@ -104,7 +105,15 @@ class MappedEngine:
         return out
 
     def check_calls(self, calls: Path | str) -> None:
-        """Refuse missing, empty or wrong-format files before any output is touched."""
+        """Refuse missing, empty or wrong-format files before any output is touched.
+
+        An s3:// file or prefix is only checked to exist here: the run shell downloads it
+        into the run's work dir, and :meth:`stage` checks the copy.
+        """
+        if storage.is_remote(calls):
+            if not storage.exists(calls):
+                raise InputError(f"{calls}: not found; check the bucket and the prefix")
+            return
         if not Path(str(calls)).exists() and set("*?[") & set(str(calls)):
             raise InputError(
                 f"{calls}: a glob; with --source, pass the folder (it is read recursively)"
@@ -113,6 +122,7 @@ class MappedEngine:
 
     def stage(self, job: Staging) -> Staged:
         files = list_files(job.calls)
+        check_format(self.mapping, files)  # again: a downloaded s3:// copy was not checked
         con = connect(job.workdir)
         try:
             with arrow_allocator():

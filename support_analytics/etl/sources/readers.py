@@ -30,11 +30,8 @@ _GLOB_CHARS = set("*?[")
 def list_files(calls: Path | str) -> list[Path]:
     """The files of a file, folder (recursively, hidden and ``_`` files skipped) or glob."""
     text = str(calls)
-    if storage.is_remote(text):
-        raise InputError(
-            f"{calls}: mapped sources are read from local paths this round; copy the export "
-            "down first (e.g. `aws s3 sync`) or use the default NDJSON source"
-        )
+    if storage.is_remote(text):  # pragma: no cover - the engine downloads it first
+        raise InputError(f"{calls}: download it first (the engine reads a local copy)")
     path = Path(text)
     if path.is_file():
         files = [path]
