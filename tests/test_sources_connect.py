@@ -140,6 +140,12 @@ def test_every_record_is_kept_or_rejected_once_per_file(
     rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
     rejected = [(r[s.REJECT_FILE], r[s.REJECT_LINE_NUMBER]) for r in rejects]
     kept = {(rel, number) for _, rel, number in winners.values()}
+    counts = json.loads((tmp_path / "manifest.json").read_text())["rows"]["files"]
+    assert [c["file"] for c in counts] == sorted(str(p.relative_to(tmp_path / "in")) for p in files)
+    for c in counts:
+        assert c["input"] == sum(rel == c["file"] for rel, _ in everything)
+        assert c["output"] == sum(rel == c["file"] for rel, _ in kept)
+        assert c["input"] == c["output"] + c["rejected"]
     assert len(rejected) == len(set(rejected))
     assert not kept & set(rejected)
     assert kept | set(rejected) == everything

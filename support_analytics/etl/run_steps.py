@@ -213,6 +213,14 @@ def manifest_payload(
 ) -> dict[str, Any]:
     """The manifest: fingerprints of the staged files under their final names (local runs),
     or of the published objects (s3://)."""
+    rows: dict[str, Any] = {
+        "input": staged.rows_in,
+        "output": staged.rows_out,
+        "rejected": {r: int(staged.rejected.get(r, 0)) for r in s.REJECT_REASONS},
+        "blank_lines": staged.lines - staged.rows_in,
+    }
+    if staged.files:
+        rows["files"] = staged.files
     return cleaned_calls_manifest(
         output,
         staged_output=staged.output if staged_rejects is not None else None,
@@ -227,12 +235,7 @@ def manifest_payload(
         rejects=fingerprint(
             staged_rejects if staged_rejects is not None else rejects, recorded_as=rejects
         ),
-        rows={
-            "input": staged.rows_in,
-            "output": staged.rows_out,
-            "rejected": {r: int(staged.rejected.get(r, 0)) for r in s.REJECT_REASONS},
-            "blank_lines": staged.lines - staged.rows_in,
-        },
+        rows=rows,
         warnings=staged.warnings,
     )
 

@@ -186,9 +186,8 @@ class MappedEngine:
             if problem:
                 raise InputError(problem)
         job.lap("write_parquet")
-        write_mapped_rejects(
-            con, job.rejects, job.calls, len(files) > 1 or Path(job.calls).is_dir()
-        )
+        many = len(files) > 1 or Path(job.calls).is_dir()
+        write_mapped_rejects(con, job.rejects, job.calls, many)
         by_reason = dict(
             con.execute(
                 "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
@@ -199,9 +198,11 @@ class MappedEngine:
         job.lap("write_rejects_and_count")
         warnings = {s.WARN_INVALID_RATING: int(invalid), s.WARN_UNKNOWN_AGENT: int(unknown)}
         rejected = {r: int(n) for r, n in by_reason.items()}
+        per_file = file_counts(con, job.calls) if many else []
         return Staged(
-            output, int(rows_in), int(rows_in), int(objects), int(kept), rejected, warnings
-        )
+            output, int(rows_in), int(rows_in), int(objects), int(kept), rejected, warnings,
+            files=per_file,
+        )  # fmt: skip
 
     def with_retry(self, files: list[Path], read: Callable[[], object]) -> None:
         """Run ``read``; a CSV with quoted newlines once more on DuckDB's serial reader; any
@@ -258,17 +259,30 @@ def _personal_sql(mapping: Mapping) -> bool:
     return any(spec.personal for spec in mapping.specs.values())
 
 
+def _relative(calls: Path | str) -> str:
+    """source_file relative to the calls folder, as SQL (what rejects and counts name)."""
+    prefix = str(calls).rstrip("/") + "/"
+    return (
+        f"CASE WHEN starts_with(source_file, {sql_str(prefix)}) "
+        f"THEN source_file[{len(prefix) + 1}:] ELSE source_file END"
+    )
+
+
+def file_counts(con: duckdb.DuckDBPyConnection, calls: Path | str) -> list[dict[str, int | str]]:
+    """Records in, kept and rejected per file of a folder: each file's own rows in = kept +
+    rejected, in the manifest (rows.files)."""
+    rows = con.execute(
+        f"SELECT {_relative(calls)} AS f, count(*), count(*) FILTER (WHERE reason IS NOT NULL "
+        "OR line_number IN (SELECT line_number FROM dup_lines)) FROM staged GROUP BY f ORDER BY f"
+    ).fetchall()
+    return [{"file": f, "input": n, "output": n - bad, "rejected": bad} for f, n, bad in rows]
+
+
 def write_mapped_rejects(
     con: duckdb.DuckDBPyConnection, path: Path, calls: Path | str, many: bool
 ) -> None:
     """Every rejected record as one JSON line (file, its record number, reason, raw), in order."""
-    prefix = str(calls).rstrip("/") + "/"
-    file_key = (
-        f"{s.REJECT_FILE} := CASE WHEN starts_with(source_file, {sql_str(prefix)}) "
-        f"THEN source_file[{len(prefix) + 1}:] ELSE source_file END, "
-        if many
-        else ""
-    )
+    file_key = f"{s.REJECT_FILE} := {_relative(calls)}, " if many else ""
     text = (
         f"CAST(to_json(struct_pack({file_key}{s.REJECT_LINE_NUMBER} := record_number, "
         f"{s.REJECT_REASON} := reason, {s.REJECT_RAW} := raw)) AS VARCHAR)"
