@@ -16,6 +16,7 @@ from pathlib import Path
 
 from support_analytics import __version__, config
 from support_analytics.cli_insights import add_insights
+from support_analytics.cli_source import add_source
 from support_analytics.errors import Interrupted, SupportAnalyticsError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -52,6 +53,12 @@ def _cmd_etl(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         from support_analytics.etl.spark_engine import run_spark_etl
 
+        if args.source != config.DEFAULT_SOURCE:
+            raise SupportAnalyticsError(
+                f"--source {args.source}: mapped sources run on --engine duckdb only so far; "
+                "drop --engine spark"
+            )
+
         result = run_spark_etl(
             *paths,
             partition_by=args.partition_by,
@@ -70,6 +77,7 @@ def _cmd_etl(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             lock_wait=args.lock_wait,
             partition_by=args.partition_by,
+            source=args.source,
         )
     print(result.summary())
     if not result.up_to_date:
@@ -137,6 +145,11 @@ def _add_data_paths(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rejects", type=_path_or_url, default=config.DEFAULT_REJECTS, help="rejected lines"
     )
+    p.add_argument(
+        "--source", default=config.DEFAULT_SOURCE, metavar="NAME_OR_FILE",
+        help="the calls' format: a preset (connect-ctr, cdr-csv) or a mapping .toml "
+        f"(`support-analytics source show NAME`); default {config.DEFAULT_SOURCE}",
+    )  # fmt: skip
 
 
 def _add_etl(sub: argparse._SubParsersAction) -> None:
@@ -201,6 +214,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         progress=not args.quiet,
         lock_wait=args.lock_wait,
+        source=args.source,
     )
     print(
         f"report: {len(result.executed)} notebook(s) executed, {len(result.skipped)} unchanged "
@@ -316,6 +330,7 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
 
 SUBCOMMANDS.append(_add_clean)
 SUBCOMMANDS.append(add_insights)
+SUBCOMMANDS.append(add_source)
 
 
 class _DefaultsHelp(argparse.HelpFormatter):

@@ -22,6 +22,12 @@ DEFAULT_OUTPUT = DATA_DIR / "cleaned_calls.parquet"
 DEFAULT_MANIFEST = DATA_DIR / "manifest.json"
 DEFAULT_REJECTS = DATA_DIR / "rejected_calls.jsonl"
 
+# Mapped sources (``etl --source``): the default is the NDJSON format above; a keyed
+# pseudonym replaces personal fields, with a key kept outside the outputs (env var or file).
+DEFAULT_SOURCE = "ndjson"
+PSEUDONYM_KEY_ENV = "SUPPORT_ANALYTICS_PSEUDONYM_KEY"
+PSEUDONYM_KEY_FILE = DATA_DIR / ".pseudonym-key"
+
 # File names the simulator writes into its --out-dir.
 SIM_CALLS_NAME = "sample_calls.json"
 SIM_AGENTS_NAME = "agents.csv"

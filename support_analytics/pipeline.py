@@ -89,13 +89,15 @@ def build_report(
     out: TextIO | None = None,
     execute: Callable[[NotebookJob, Path], float] | None = None,
     lock_wait: float | None = None,
+    source: str | Path | None = None,
 ) -> ReportResult:
     """ETL if inputs changed, every notebook whose key changed, site metadata, then Quarto.
 
     The dates and ``root`` are checked first (InputError), then the project folder's report
     lock is taken (``lock_wait`` as ``etl --lock-wait``). Raises NotebookError after the other
     notebooks finished when one fails, QuartoMissingError (after the notebooks) when Quarto is
-    not installed, and Interrupted (saying what is kept) on Ctrl-C.
+    not installed, and Interrupted (saying what is kept) on Ctrl-C. ``source`` is the calls'
+    format (``etl --source``).
     """
     stream = out if out is not None else sys.stderr
 
@@ -126,6 +128,7 @@ def build_report(
                 jobs=jobs,
                 progress=progress,
                 execute=execute,
+                source=source,
             )
     except KeyboardInterrupt:
         raise Interrupted(stage.kept()) from None
@@ -178,6 +181,7 @@ def _build(
     jobs: int,
     progress: bool,
     execute: Callable[[NotebookJob, Path], float] | None,
+    source: str | Path | None,
 ) -> ReportResult:
     """:func:`build_report`'s work, under the report lock."""
     from support_analytics.report.metrics import DEFAULT_PERIOD_DAYS, data_range
@@ -189,7 +193,7 @@ def _build(
     # Absolute paths (the caller's): the notebooks run in another folder, and the notebook's
     # own ETL call must see the same paths the manifest recorded (or it would rerun the ETL).
     # s3:// URLs pass through unchanged: they are absolute already.
-    step = run_etl_step(*paths, force=force, progress=progress)
+    step = run_etl_step(*paths, force=force, progress=progress, source=source)
     say(f"etl: {step.result.summary()}")
     if period != (None, None):  # a chosen period must hold some of the data
         data_first, data_last, _ = data_range(step.parquet_path)

@@ -94,6 +94,7 @@ CLEANED_COLUMNS: tuple[str, ...] = tuple(CLEANED_SCHEMA.names)
 # Reasons are checked in this order; a line gets the first that applies.
 REJECT_ENCODING = "invalid_encoding"
 REJECT_MALFORMED = "malformed_json"
+REJECT_NOT_A_CALL = "not_a_call"
 REJECT_TOO_LONG = "field_too_long"
 REJECT_MISSING_CALL_ID = "missing_call_id"
 REJECT_MISSING_TS = "missing_timestamp"
@@ -104,6 +105,7 @@ REJECT_DUPLICATE = "duplicate_call_id"
 REJECT_REASONS: tuple[str, ...] = (
     REJECT_ENCODING,
     REJECT_MALFORMED,
+    REJECT_NOT_A_CALL,
     REJECT_TOO_LONG,
     REJECT_MISSING_CALL_ID,
     REJECT_MISSING_TS,

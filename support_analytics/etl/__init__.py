@@ -19,7 +19,9 @@ One module per concern, arrows pointing one way:
   s3:// outputs;
 * ``duckdb_engine`` and ``spark_engine`` (+ ``spark_rules``): staging and writing only;
   ``one_pass``: the DuckDB engine's single stream for one plain file;
-* ``step``: a run with the configured default paths (the report and its notebooks).
+* ``step``: a run with the configured default paths (the report and its notebooks);
+* ``sources``: exports in other formats (Amazon Connect, CSV/TSV, Parquet) through a mapping
+  (``--source``), staged by their own DuckDB engine into the same rules and run shell.
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ from support_analytics.etl.rules import (
 )
 from support_analytics.etl.run import run_calls
 from support_analytics.etl.run_steps import EtlResult
+from support_analytics.etl.sources import MappedEngine, is_default, load_mapping
 from support_analytics.etl.writers import arrow_allocator, write_kept, write_rejects, write_staged
 from support_analytics.io.files import file_sha256
 from support_analytics.progress import Progress
@@ -178,6 +179,7 @@ def run_etl(
     chunk_bytes: int = config.READ_CHUNK_BYTES,
     partition_by: str | None = None,
     rebuild: bool = False,
+    source: str | Path | None = None,
 ) -> EtlResult:
     """Clean an NDJSON calls file into Parquet + rejects + manifest, all written atomically.
 
@@ -189,7 +191,17 @@ def run_etl(
     ``calls`` may also be a folder or glob of daily files (with ``partition_by``): then only
     files not yet ingested are read (``incremental.run_incremental``); ``rebuild``
     reprocesses them all, ``force`` a changed file and the files after it.
+
+    ``source`` names a preset or a mapping file (``etl/sources``) for exports in another
+    format; None or ``ndjson`` is the default format above.
     """
+    if not is_default(source):
+        engine = MappedEngine(load_mapping(source))
+        return run_calls(
+            engine, calls, agents, output, manifest, rejects, force=force or rebuild,
+            progress=progress, lock_wait=lock_wait, partition_by=partition_by,
+            source=engine.options(),
+        )  # fmt: skip
     return run_calls(
         DuckDBEngine(),
         calls,

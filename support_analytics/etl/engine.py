@@ -52,6 +52,9 @@ class Staged:
     rejected: dict[str, int]
     warnings: dict[str, int]
     calls_sha256: str | None = None
+    #: Per input file of a folder ({"file", "input", "output", "rejected"}), when the
+    #: engine counts that way (a mapped source); the manifest keeps it under rows.files.
+    files: list[dict[str, int | str]] = field(default_factory=list)
 
 
 class Engine(Protocol):

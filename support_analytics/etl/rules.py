@@ -86,12 +86,17 @@ def _longer_than(col: str, cap: int) -> str:
     return f"(strlen({col}) > {cap} AND length({col}) > {cap})"
 
 
-def rules_sql(src: str, extra: str = "") -> str:
+Parsed = tuple[str | None, str | None] | None
+
+
+def rules_sql(src: str, extra: str = "", parsed: Parsed = None) -> str:
     """Raw text fields -> typed contract fields plus the reject reason (NULL when kept).
 
     Reasons are tested in the order of ``schema.REJECT_REASONS``; the first that applies wins.
-    Duplicates are decided later, over all rows that pass these rules.
+    Duplicates are decided later, over all rows that pass these rules. ``parsed``: start and
+    end TIMESTAMPTZ columns of ``extra`` a mapped source parsed itself (NULL: did not parse).
     """
+    start_ts, end_ts = parsed or (None, None)
     # Text fields lose leading/trailing spaces (SQL trim, the same in Spark); timestamps are
     # not trimmed: a padded timestamp is not strict ISO-8601.
     txt = {name: f"NULLIF({_trim_spaces(name)}, '')" for name in s.RAW_CALL_FIELDS}
@@ -121,7 +126,8 @@ SELECT line_number, byte_offset, raw{extra},
   CASE WHEN {rating_ok} THEN CAST(rating_num AS INTEGER) END AS {s.RATING},
   (rating_txt IS NOT NULL AND NOT coalesce({rating_ok}, false)) AS rating_invalid
 FROM (
-  SELECT *, {_ts_sql("start_txt")} AS start_ts, {_ts_sql("end_txt")} AS end_ts,
+  SELECT *, {start_ts or _ts_sql("start_txt")} AS start_ts,
+         {end_ts or _ts_sql("end_txt")} AS end_ts,
          TRY_CAST(rating_txt AS DOUBLE) AS rating_num
   FROM (
     SELECT line_number, byte_offset, raw, bad_encoding, is_object{extra},
@@ -197,14 +203,16 @@ class AgentLookup:
         return "CAST(NULL AS VARCHAR)" if self.empty else f"{self.regions}[{code} + 1]"
 
 
-def stage_select(src: str, keep_raw: bool, agents: AgentLookup, extra: str = "") -> str:
+def stage_select(
+    src: str, keep_raw: bool, agents: AgentLookup, extra: str = "", parsed: Parsed = None
+) -> str:
     """Rule results in `staged` layout; raw text is kept only where a reject needs it."""
     raw = "raw" if keep_raw else "CASE WHEN reason IS NOT NULL THEN raw END"
     return f"""
 SELECT line_number, byte_offset, {raw} AS raw, reason, call_id, agent_id, customer_id,
        {s.START_TIME}, {s.END_TIME}, {s.ISSUE_TYPE}, {s.RESOLUTION}, {s.RATING}, rating_invalid,
        {agents.code("agent_id")} AS agent_code{extra}
-FROM ({rules_sql(src, extra)})"""
+FROM ({rules_sql(src, extra, parsed)})"""
 
 
 # Later lines that repeat a kept call_id; `dups` holds only call_ids seen more than once,

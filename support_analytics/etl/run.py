@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -71,27 +72,33 @@ def run(
     lock_wait: float | None = None,
     chunk_bytes: int = config.READ_CHUNK_BYTES,
     partition_by: str | None = None,
+    source: dict[str, Any] | None = None,
 ) -> EtlResult:
     """Clean ``calls`` with ``engine`` into Parquet + rejects + manifest, or do nothing.
 
     Does nothing (``up_to_date``) when the manifest shows the same inputs and intact outputs,
     unless ``force``. Raises InputError for unusable inputs before any output is touched.
     Local outputs are published under the output lock through a commit record; s3:// outputs
-    are uploaded, then the manifest is written.
+    are uploaded, then the manifest is written. ``source`` is a mapped source's manifest
+    entry (its engine checks its own files, which may be a folder).
     """
     check_partition_by(partition_by)
     calls, agents, output, manifest, rejects = (
         storage.as_path(p) for p in (calls, agents, output, manifest, rejects)
     )
-    check_calls_path(calls)
+    if source is None:
+        check_calls_path(calls)
     engine.check_calls(calls)
     agents_data = read_agents(agents)
     args = (engine, calls, agents, agents_data, output, manifest, rejects)
-    options = {"progress": progress, "chunk_bytes": chunk_bytes, "partition_by": partition_by}
+    options = {
+        "progress": progress, "chunk_bytes": chunk_bytes, "partition_by": partition_by,
+        "source": source,
+    }  # fmt: skip
     if any(storage.is_remote(p) for p in (output, manifest, rejects)):
         previous = read_manifest(manifest)
         if not force and is_up_to_date(
-            previous, calls, agents, output, rejects, partition_by=partition_by
+            previous, calls, agents, output, rejects, partition_by=partition_by, source=source
         ):
             return result_from_manifest(previous)
         return _run_remote(*args, **options)
@@ -101,7 +108,7 @@ def run(
             print(note, file=sys.stderr)
         previous = read_manifest(manifest)
         if not force and is_up_to_date(
-            previous, calls, agents, output, rejects, partition_by=partition_by
+            previous, calls, agents, output, rejects, partition_by=partition_by, source=source
         ):
             return result_from_manifest(previous)
         return _run_local(*args, **options)
@@ -121,15 +128,16 @@ def run_calls(
     lock_wait: float | None = None,
     chunk_bytes: int = config.READ_CHUNK_BYTES,
     partition_by: str | None = None,
+    source: dict[str, Any] | None = None,
 ) -> EtlResult:
     """The one entry both engines (and the Glue script through them) call: one calls file
     goes to :func:`run`, a folder or glob of daily files to the incremental run.
 
     ``force`` reruns a single file even when up to date; on a folder it reprocesses a
     changed or vanished file and the files after it. ``rebuild`` reprocesses every file of
-    a folder from scratch.
+    a folder from scratch. A mapped ``source`` reads a folder whole, in one run.
     """
-    if is_drop_input(calls):
+    if source is None and is_drop_input(calls):
         if partition_by is None:  # an update keeps the layout its output was written in
             partition_by = recorded_partition_by(manifest, output)
         return run_incremental(
@@ -158,6 +166,7 @@ def run_calls(
         lock_wait=lock_wait,
         chunk_bytes=chunk_bytes,
         partition_by=partition_by,
+        source=source,
     )
 
 
@@ -173,6 +182,7 @@ def _run_local(
     progress: bool,
     chunk_bytes: int,
     partition_by: str | None,
+    source: dict[str, Any] | None,
 ) -> EtlResult:
     """Stage into a work dir beside the output, check, then commit (lock held by the caller)."""
     started = time.perf_counter()
@@ -214,6 +224,7 @@ def _run_local(
             seconds,
             timings,
             staged_rejects=job.rejects,
+            source=source,
         )
         commit(workdir, [(Path(staged.output), output), (job.rejects, rejects)], manifest, payload)
         return etl_result(staged, seconds, payload)
@@ -233,6 +244,7 @@ def _run_remote(
     progress: bool,
     chunk_bytes: int,
     partition_by: str | None,
+    source: dict[str, Any] | None,
 ) -> EtlResult:
     """The run with s3:// outputs: stage (locally, or on S3 for an engine that writes it),
     check, upload or move into place, then write the manifest with the objects' ETags.
@@ -268,7 +280,8 @@ def _run_remote(
         job.lap("check_and_publish")
         seconds = time.perf_counter() - started
         payload = manifest_payload(
-            engine, staged, calls, agents, output, rejects, partition_by, seconds, timings
-        )
+            engine, staged, calls, agents, output, rejects, partition_by, seconds, timings,
+            source=source,
+        )  # fmt: skip
         write_manifest(manifest, payload)
         return etl_result(staged, seconds, payload)

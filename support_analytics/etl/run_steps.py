@@ -61,9 +61,17 @@ class EtlResult:
         )
 
 
-def run_options(partition_by: str | None = None) -> dict[str, Any]:
-    """The options a manifest records; a run with other options is not up to date."""
-    return {"schema_version": s.SCHEMA_VERSION, "partition_by": partition_by}
+def run_options(
+    partition_by: str | None = None, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The options a manifest records; a run with other options is not up to date.
+
+    ``source`` describes a mapped source (``etl/sources``); the default format records none.
+    """
+    options: dict[str, Any] = {"schema_version": s.SCHEMA_VERSION, "partition_by": partition_by}
+    if source is not None:
+        options["source"] = source
+    return options
 
 
 def is_up_to_date(
@@ -74,6 +82,7 @@ def is_up_to_date(
     rejects: Path | str,
     *,
     partition_by: str | None = None,
+    source: dict[str, Any] | None = None,
 ) -> bool:
     """True when inputs, outputs and options all match what the manifest recorded.
 
@@ -81,7 +90,7 @@ def is_up_to_date(
     """
     inputs = manifest.get("inputs") or {}
     return (
-        manifest.get("options") == run_options(partition_by)
+        manifest.get("options") == run_options(partition_by, source)
         and (inputs.get("calls") or {}).get("path") == str(calls)
         and (inputs.get("agents") or {}).get("path") == str(agents)
         and matches(inputs.get("calls"), calls)
@@ -241,16 +250,25 @@ def manifest_payload(
     timings: dict[str, float],
     *,
     staged_rejects: Path | None = None,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest: fingerprints of the staged files under their final names (local runs),
     or of the published objects (s3://)."""
+    rows: dict[str, Any] = {
+        "input": staged.rows_in,
+        "output": staged.rows_out,
+        "rejected": {r: int(staged.rejected.get(r, 0)) for r in s.REJECT_REASONS},
+        "blank_lines": staged.lines - staged.rows_in,
+    }
+    if staged.files:
+        rows["files"] = staged.files
     return cleaned_calls_manifest(
         output,
         staged_output=staged.output if staged_rejects is not None else None,
         engine=engine.name,
         seconds=round(seconds, 3),
         timings=timings,
-        options=run_options(partition_by),
+        options=run_options(partition_by, source),
         inputs={
             "calls": fingerprint(calls, sha256=staged.calls_sha256),
             "agents": fingerprint(agents),
@@ -258,12 +276,7 @@ def manifest_payload(
         rejects=fingerprint(
             staged_rejects if staged_rejects is not None else rejects, recorded_as=rejects
         ),
-        rows={
-            "input": staged.rows_in,
-            "output": staged.rows_out,
-            "rejected": {r: int(staged.rejected.get(r, 0)) for r in s.REJECT_REASONS},
-            "blank_lines": staged.lines - staged.rows_in,
-        },
+        rows=rows,
         warnings=staged.warnings,
     )
 

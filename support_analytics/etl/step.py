@@ -12,6 +12,7 @@ from support_analytics import schema as s
 from support_analytics.etl.duckdb_engine import run_etl
 from support_analytics.etl.incremental_files import is_drop_input
 from support_analytics.etl.run_steps import EtlResult
+from support_analytics.etl.sources.mapping import recorded_source
 from support_analytics.io import storage
 
 
@@ -41,11 +42,13 @@ def run_etl_step(
     *,
     force: bool = False,
     progress: bool = False,
+    source: str | Path | None = None,
 ) -> EtlStep:
     """Run the ETL with None meaning the configured default path; a no-op when up to date.
 
     Any path may be an s3:// URL; it is kept as text (``Path`` would turn ``s3://`` into
-    ``s3:/``)."""
+    ``s3:/``). ``source`` None means the one the manifest recorded for these calls (the
+    data-quality notebook's check must not rerun a mapped export as NDJSON)."""
 
     def pick(value: Path | str | None, default: Path) -> Path | str:
         return storage.as_path(value) if value is not None else default
@@ -57,8 +60,10 @@ def run_etl_step(
     rejects = pick(rejects_path, config.DEFAULT_REJECTS)
     # A folder of daily files is ingested incrementally, which needs the partitioned layout.
     partition_by = s.CALL_DATE if is_drop_input(calls) else None
+    if source is None:  # the notebook's check runs with the source the report ran with
+        source = recorded_source(manifest, calls)
     result = run_etl(
         calls, agents, parquet, manifest, rejects, force=force, progress=progress,
-        partition_by=partition_by,
+        partition_by=partition_by, source=source,
     )  # fmt: skip
     return EtlStep(result, calls, agents, parquet, manifest, rejects)

@@ -24,6 +24,7 @@ KPI_LABELS: dict[str, str] = {
 REJECT_LABELS: dict[str, str] = {
     s.REJECT_ENCODING: "Invalid encoding",
     s.REJECT_MALFORMED: "Malformed JSON",
+    s.REJECT_NOT_A_CALL: "Not a call (source filter)",
     s.REJECT_TOO_LONG: "Field too long",
     s.REJECT_MISSING_CALL_ID: "Missing call id",
     s.REJECT_MISSING_TS: "Missing timestamp",
