@@ -1,6 +1,6 @@
 """``support-analytics source``: list and show the preset mappings, check a mapping on a sample.
 
-Registered from ``cli.py`` (which keeps its size); errors reach ``cli.main`` as typed errors.
+Registered in ``cli.entry``; errors reach ``cli.main`` as typed errors.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``support-analytics insights``: what changed and why, unusual days, level shifts and drivers
-for one selection, as text or JSON (registered from cli.py; kept apart to keep cli.py small)."""
+for one selection, as text or JSON (registered in ``cli.entry``)."""
 
 from __future__ import annotations
 
