@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from support_analytics import __version__, config
+from support_analytics.cli_planning import add_forecast, add_staffing
 from support_analytics.errors import SupportAnalyticsError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -301,6 +302,7 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS.append(_add_clean)
+SUBCOMMANDS += [add_forecast, add_staffing]
 
 
 def build_parser() -> argparse.ArgumentParser:

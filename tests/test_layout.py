@@ -17,7 +17,7 @@ MAX_LINES = 400
 #: ``base`` is what everything shares; ``wiring`` (simulate, pipeline, cli) sits on top.
 ROOMS = ("base", "io", "etl", "report", "wiring")
 BASE = {"__init__", "schema", "config", "errors", "progress"}
-WIRING = {"simulate", "pipeline", "cli", "__main__"}
+WIRING = {"simulate", "pipeline", "cli", "cli_planning", "__main__"}
 
 
 def room_of(module: str) -> str:

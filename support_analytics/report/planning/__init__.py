@@ -42,7 +42,12 @@ from support_analytics.report.planning.staffing import (
     required_agents,
     staffing_plan,
 )
-from support_analytics.report.planning.volumes import ALL_CALLS, RECENT_WEEKS, Volumes, volumes
+from support_analytics.report.planning.volumes import (
+    ALL_CALLS,
+    RECENT_WEEKS,
+    Volumes,
+    load_volumes,
+)
 
 __all__ = [
     "ALL_CALLS",
@@ -76,5 +81,5 @@ __all__ = [
     "series_forecast",
     "staffing_grid",
     "staffing_plan",
-    "volumes",
+    "load_volumes",
 ]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from support_analytics import config
 from support_analytics.errors import InputError
 
 METHODS = ("seasonal_naive", "weekday_mean", "ets")
@@ -37,7 +38,7 @@ METHOD_LABELS = {
     "ets": "Exponential smoothing (statsmodels; hourly with MSTL)",
 }
 MEAN_WEEKS = 8
-BACKTEST_WEEKS = 8
+BACKTEST_WEEKS = config.PLAN_BACKTEST_WEEKS
 LEVELS = (80, 95)
 _QUANTILES = {80: (0.10, 0.90), 95: (0.025, 0.975)}
 _Z = {80: 1.2815515655446004, 95: 1.959963984540054}
@@ -49,22 +50,24 @@ class ShortHistoryError(InputError):
 
 @dataclass(frozen=True)
 class Frequency:
-    """A series' step: its season (one week of steps), the seasonal periods and how much
-    history the statsmodels fit sees (bounds its cost)."""
+    """A series' step: its season (one week of steps), the seasonal periods, how much
+    history the statsmodels fit sees (bounds its cost) and whether the backtest refits its
+    parameters at every origin (else once, at the oldest)."""
 
     name: str
     offset: str
     season: int
     periods: tuple[int, ...]
     fit_window: int
+    refit: bool
 
     @property
     def step(self) -> pd.Timedelta:
         return pd.Timedelta(1, unit=self.offset)
 
 
-DAILY = Frequency("daily", "D", 7, (7,), 16 * 7)
-HOURLY = Frequency("hourly", "h", 168, (24, 168), 4 * 168)
+DAILY = Frequency("daily", "D", 7, (7,), 16 * 7, True)
+HOURLY = Frequency("hourly", "h", 168, (24, 168), 4 * 168, False)
 
 
 @dataclass
@@ -158,7 +161,19 @@ def _filled(y: np.ndarray, season: int) -> np.ndarray:
     return out
 
 
-def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency):
+#: The smoothing parameters statsmodels fitted, by name (passed back to reuse them).
+Smoothing = dict[str, float]
+_SMOOTHING = ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
+
+
+def _fit(model, smoothing: Smoothing | None):
+    """Fit ``model``, or apply ``smoothing`` fitted earlier (no optimiser run)."""
+    if smoothing:
+        return model.fit(**smoothing, optimized=False)
+    return model.fit()
+
+
+def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smoothing | None):
     """Exponential smoothing on log counts (a busier week has proportionally bigger peaks):
     daily, Holt-Winters with a damped trend and the weekly season; hourly, MSTL takes out
     the daily and weekly seasons, simple exponential smoothing carries the level and the last
@@ -172,24 +187,26 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on flat or tiny series
         if len(freq.periods) == 1:
-            fit = ExponentialSmoothing(
+            model = ExponentialSmoothing(
                 series,
                 trend="add",
                 damped_trend=True,
                 seasonal="add",
                 seasonal_periods=freq.season,
                 initialization_method="heuristic",
-            ).fit()
+            )
+            fit = _fit(model, smoothing)
             log_mean = np.asarray(fit.forecast(horizon), dtype=float)
         else:
             decomposed = MSTL(
                 series, periods=freq.periods, iterate=1, stl_kwargs={"inner_iter": 1}
             ).fit()
             seasonal = np.asarray(decomposed.seasonal, dtype=float).reshape(len(x), -1)
-            fit = ExponentialSmoothing(
+            model = ExponentialSmoothing(
                 pd.Series(x - seasonal.sum(axis=1), index=index),
-                initialization_method="estimated",
-            ).fit()
+                initialization_method="heuristic",
+            )
+            fit = _fit(model, smoothing)
             log_mean = np.asarray(fit.forecast(horizon), dtype=float)
             for col, period in enumerate(freq.periods):
                 log_mean = log_mean + np.resize(seasonal[-period:, col], horizon)
@@ -199,14 +216,28 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency):
         level: (np.expm1(log_mean - _Z[level] * spread), np.expm1(log_mean + _Z[level] * spread))
         for level in LEVELS
     }
-    return np.expm1(log_mean), bands
+    params = fit.params
+    used = {
+        k: float(v)
+        for k in _SMOOTHING
+        if isinstance(v := params.get(k), float) and math.isfinite(v)
+    }
+    return np.expm1(log_mean), bands, used
 
 
-def predict(method: str, y: np.ndarray, horizon: int, freq: Frequency) -> pd.DataFrame:
+def predict(
+    method: str,
+    y: np.ndarray,
+    horizon: int,
+    freq: Frequency,
+    smoothing: Smoothing | None = None,
+) -> pd.DataFrame:
     """One method's forecast of the ``horizon`` periods after ``y``: value and intervals,
-    never below zero."""
+    never below zero. ``smoothing`` reuses the statsmodels method's parameters instead of
+    fitting them; those used are in ``attrs["smoothing"]``."""
+    used: Smoothing = {}
     if method == "ets":
-        mean, bands = _statsmodels(y, horizon, freq)
+        mean, bands, used = _statsmodels(y, horizon, freq, smoothing)
     elif method in METHODS:
         mean, bands = _simple(method, y, horizon, freq.season)
     else:
@@ -215,7 +246,9 @@ def predict(method: str, y: np.ndarray, horizon: int, freq: Frequency) -> pd.Dat
     for level, (lo, hi) in bands.items():
         out[f"lower_{level}"] = np.maximum(lo, 0.0)
         out[f"upper_{level}"] = np.maximum(hi, 0.0)
-    return pd.DataFrame(out)
+    frame = pd.DataFrame(out)
+    frame.attrs["smoothing"] = used
+    return frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,11 +277,17 @@ def backtest(
     origins = [n - k * freq.season for k in range(weeks, 0, -1)]
     origins = [o for o in origins if o >= 2 * freq.season and not np.isnan(y[:o]).all()]
     rows = []
+    # Hourly, statsmodels' parameters are fitted at the oldest origin and reused at the later
+    # ones (states still run over each origin's own history): the optimiser at every origin
+    # was most of the page's time. Daily they are refitted: reusing them cost accuracy.
+    smoothing: Smoothing | None = None
     for origin in origins:
         steps = min(horizon, n - origin)
         actual = y[origin : origin + steps]
         for method in METHODS:
-            pred = predict(method, y[:origin], steps, freq)
+            pred = predict(method, y[:origin], steps, freq, smoothing)
+            if method == "ets" and smoothing is None and not freq.refit:
+                smoothing = pred.attrs["smoothing"] or None
             pred["method"] = method
             pred["origin"] = history.index[origin]
             pred["step"] = np.arange(1, steps + 1)

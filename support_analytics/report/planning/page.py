@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from support_analytics import config
 from support_analytics.report.planning.forecast import (
     DAILY,
     HOURLY,
@@ -25,10 +26,10 @@ from support_analytics.report.planning.staffing import (
     ServiceTarget,
     staffing_plan,
 )
-from support_analytics.report.planning.volumes import ALL_CALLS, Volumes, volumes
+from support_analytics.report.planning.volumes import ALL_CALLS, Volumes, load_volumes
 
-DEFAULT_DAYS = 14
-DEFAULT_HOURS = 168
+DEFAULT_DAYS = config.PLAN_DAYS
+DEFAULT_HOURS = config.PLAN_HOURS
 
 
 @dataclass
@@ -108,7 +109,7 @@ def planning_page(
 ) -> PlanningPage:
     """The Planning page's content: one DuckDB pass, then small frames only."""
     goal = ServiceTarget(target, answer_within, max_occupancy, shrinkage)
-    data = volumes(parquet_path)
+    data = load_volumes(parquet_path)
     series: dict[str, SeriesPlan] = {}
     for name in [ALL_CALLS, *data.regions]:
         plan = series_forecast(data, name, days, hours)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from support_analytics import config
 from support_analytics.report.planning.erlang import (
     QueueResult,
     erlang_a,
@@ -18,11 +19,11 @@ from support_analytics.report.planning.erlang import (
     erlang_c_table,
 )
 
-DEFAULT_TARGET = 0.8
-DEFAULT_ANSWER_WITHIN = 20.0
-DEFAULT_MAX_OCCUPANCY = 0.85
-DEFAULT_SHRINKAGE = 0.3
-DEFAULT_INTERVAL_MINUTES = 60
+DEFAULT_TARGET = config.PLAN_TARGET
+DEFAULT_ANSWER_WITHIN = config.PLAN_ANSWER_WITHIN
+DEFAULT_MAX_OCCUPANCY = config.PLAN_MAX_OCCUPANCY
+DEFAULT_SHRINKAGE = config.PLAN_SHRINKAGE
+DEFAULT_INTERVAL_MINUTES = config.PLAN_INTERVAL_MINUTES
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ class Volumes:
         ).reset_index()
 
 
-def volumes(parquet_path: Path | str | None = None) -> Volumes:
+def load_volumes(parquet_path: Path | str | None = None) -> Volumes:
     """One DuckDB aggregate over the cleaned calls (a file, a partitioned folder or s3://)."""
     path = resolve_path(parquet_path)
     sql = f"""
