@@ -185,7 +185,7 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smooth
     index = pd.date_range("2000-01-03", periods=len(x), freq=freq.offset)
     series = pd.Series(x, index=index)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter on flat or tiny series
+        warnings.simplefilter("ignore")  # convergence chatter, MSTL's dropped-period note
         if len(freq.periods) == 1:
             model = ExponentialSmoothing(
                 series,
@@ -198,9 +198,8 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smooth
             fit = _fit(model, smoothing)
             log_mean = np.asarray(fit.forecast(horizon), dtype=float)
         else:
-            decomposed = MSTL(
-                series, periods=freq.periods, iterate=1, stl_kwargs={"inner_iter": 1}
-            ).fit()
+            mstl = MSTL(series, periods=freq.periods, iterate=1, stl_kwargs={"inner_iter": 1})
+            decomposed = mstl.fit()
             seasonal = np.asarray(decomposed.seasonal, dtype=float).reshape(len(x), -1)
             model = ExponentialSmoothing(
                 pd.Series(x - seasonal.sum(axis=1), index=index),
@@ -208,7 +207,8 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smooth
             )
             fit = _fit(model, smoothing)
             log_mean = np.asarray(fit.forecast(horizon), dtype=float)
-            for col, period in enumerate(freq.periods):
+            # MSTL drops a period longer than half the history (two weeks exactly).
+            for col, period in enumerate(mstl.periods):
                 log_mean = log_mean + np.resize(seasonal[-period:, col], horizon)
     sigma = float(np.nanstd(np.asarray(fit.resid, dtype=float)))
     spread = sigma * np.sqrt(np.arange(1, horizon + 1) / freq.season + 1.0)
