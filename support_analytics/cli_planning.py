@@ -60,6 +60,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _forecast_rows(kind: str, fc: Any) -> list[dict[str, Any]]:
+    """The forecast's rows as plain values; a day is a date, an hour a UTC timestamp."""
+    rows = []
+    for r in fc.frame.to_dict("records"):
+        if kind == "daily":
+            r["period"] = r["period"].date()
+        rows.append({c: _plain(r[c]) for c in _FORECAST_COLUMNS})
+    return rows
+
+
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from support_analytics.report import planning
 
@@ -84,10 +94,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         for kind, fc in sections:
             out[kind] = {
                 "method": fc.method,
-                "forecast": [
-                    {c: _plain(r[c]) for c in _FORECAST_COLUMNS}
-                    for r in fc.frame.to_dict("records")
-                ],
+                "forecast": _forecast_rows(kind, fc),
                 "backtest": [
                     {c: _plain(r[c]) for c in _SCORE_COLUMNS} for r in fc.scores.to_dict("records")
                 ],
@@ -98,8 +105,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(("series", "kind", *_FORECAST_COLUMNS))
     for kind, fc in sections:
-        for r in fc.frame.to_dict("records"):
-            writer.writerow((name, kind, *(_plain(r[c]) for c in _FORECAST_COLUMNS)))
+        for r in _forecast_rows(kind, fc):
+            writer.writerow((name, kind, *r.values()))
     writer.writerow(())
     writer.writerow(("series", "kind", *_SCORE_COLUMNS))
     for kind, fc in sections:

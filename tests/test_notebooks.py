@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 XSS_AGENT = "<img src=x onerror=alert(1)>"
 XSS_REGION = "<script>alert(1)</script>"
-PAGES = {"data-quality", "overview"}  # regions are a selection on the overview
+PAGES = {"data-quality", "overview", "planning"}  # regions: a selection on the overview
 
 
 def _code_cells(nb: Any) -> list[Any]:
@@ -109,7 +109,9 @@ def test_no_cell_errored(built: Built) -> None:
 
 
 def test_every_chart_cell_stores_a_plotly_figure_as_markup(built: Built) -> None:
-    for page in PAGES:
+    # Not the planning page: the fixture's week of calls is too short to forecast, so its
+    # cards say so (tests/test_planning.py checks that and draws from a longer history).
+    for page in PAGES - {"planning"}:
         cells = _chart_cells(built.nb(page))
         assert cells, page
         for cell in cells:

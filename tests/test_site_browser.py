@@ -98,7 +98,7 @@ def test_every_check_fails_on_a_canary_page(site: Path, chromium) -> None:
 @pytest.mark.parametrize("size", list(sb.SIZES))
 def test_every_page_is_clean_at_every_size(site: Path, chromium, size: str) -> None:
     pages = _pages(site)
-    assert len(pages) == 4  # index, about, data quality, overview (regions: a selection)
+    assert len(pages) == 5  # index, about, data quality, overview (regions: a selection), planning
     problems = []
     for path in pages:
         report = sb.inspect(chromium, path, size)

@@ -193,7 +193,8 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smooth
                 damped_trend=True,
                 seasonal="add",
                 seasonal_periods=freq.season,
-                initialization_method="heuristic",
+                # the heuristic start needs three weeks; shorter, statsmodels estimates it
+                initialization_method="heuristic" if len(x) >= 3 * freq.season else "estimated",
             )
             fit = _fit(model, smoothing)
             log_mean = np.asarray(fit.forecast(horizon), dtype=float)

@@ -85,7 +85,7 @@ def staffing_grid(data: Volumes, plan: SeriesPlan, target: ServiceTarget) -> pd.
         return None
     region = None if plan.name == ALL_CALLS else plan.name
     frame = plan.hourly.frame[["period", "value"]].rename(columns={"value": "calls"})
-    frame["weekday"] = frame["period"].dt.weekday
+    frame["weekday"] = frame["period"].dt.day_of_week
     frame["hour"] = frame["period"].dt.hour
     recent = data.recent(region)
     frame = frame.merge(recent, on=["weekday", "hour"], how="left")

@@ -78,11 +78,13 @@ class Volumes:
         # rows too, since an agent belongs to one region only.
         per_hour = rows.groupby(["call_date", "hour"])[["calls", "handle_seconds", "agents"]].sum()
         per_hour = per_hour.reset_index()
-        per_hour["weekday"] = per_hour["call_date"].dt.weekday
+        per_hour["weekday"] = per_hour["call_date"].dt.day_of_week
         sums = per_hour.groupby(["weekday", "hour"])[["calls", "handle_seconds", "agents"]].sum()
         sums = sums.reindex(grid, fill_value=0)
         recent_days = self.days[self.days >= start]
-        day_count = pd.Series(recent_days.weekday).value_counts().reindex(range(7), fill_value=0)
+        day_count = (
+            pd.Series(recent_days.day_of_week).value_counts().reindex(range(7), fill_value=0)
+        )
         weekday_days = day_count.reindex(sums.index.get_level_values("weekday")).to_numpy()
         total_calls = float(sums["calls"].sum())
         overall = float(sums["handle_seconds"].sum()) / total_calls if total_calls else np.nan
