@@ -2,7 +2,8 @@
 
 - ``volumes``: one DuckDB aggregate (region x day x hour: calls, handle time, agents on calls)
   and the daily/hourly series and recent weekday-hour figures drawn from it;
-- ``forecast``: three candidate methods, a rolling-origin backtest that picks one and scores
+- ``methods``: the three candidate forecasts (seasonal naive, 8-week weekday mean, statsmodels);
+- ``forecast``: a rolling-origin backtest that picks one of them and scores
   them all (WAPE, MASE, bias, interval coverage), forecasts with 80% and 95% intervals;
 - ``erlang``: Erlang B, C and A over numpy, stable for hundreds of agents;
 - ``staffing``: the fewest agents meeting a service-level target, before and after shrinkage;
