@@ -10,7 +10,7 @@ Candidates:
 
 - ``seasonal_naive``: the same weekday (and hour) one week earlier;
 - ``weekday_mean``: the mean of the same weekday (and hour) over the previous 8 weeks;
-- ``ets``: exponential smoothing from statsmodels on log counts: Holt-Winters with a damped
+- ``ets``: exponential smoothing from statsmodels on log counts: Holt-Winters with a
   trend and the weekly season for days; for hours, MSTL takes out the daily and weekly
   seasons and exponential smoothing carries the level.
 
