@@ -87,12 +87,13 @@ def forecast_figure(fc: Forecast) -> go.Figure:
     fig.add_scatter(
         x=f["period"],
         y=f["value"],
-        name=f"Forecast ({METHOD_LABELS[fc.method].split(' (')[0].lower()})",
+        name="Forecast",
         mode="lines+markers" if kind == "daily" else "lines",
         line={"color": styles.PRIMARY, "width": 2.5, "dash": "dot"},
         customdata=custom,
         hovertemplate=(
-            f"%{{x|{hover_fmt}}}: %{{y:,.1f}} calls<br>80%: %{{customdata[0]:,.1f}} to "
+            f"%{{x|{hover_fmt}}}: %{{y:,.1f}} calls ({labels.escape(METHOD_LABELS[fc.method])})"
+            "<br>80%: %{customdata[0]:,.1f} to "
             "%{customdata[1]:,.1f}<br>95%: %{customdata[2]:,.1f} to %{customdata[3]:,.1f}"
             "<extra></extra>"
         ),
@@ -143,9 +144,11 @@ def _table(df: pd.DataFrame, caption: str) -> str:
         "<tr>" + "".join(f"<td>{labels.escape(v)}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False)
     )
+    # Scrolls sideways inside its card on a phone instead of being cut off.
     return (
-        f'<table class="table table-sm sa-plan-table"><caption>{labels.escape(caption)}'
-        f"</caption><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        '<div style="overflow-x:auto"><table class="table table-sm sa-plan-table">'
+        f"<caption>{labels.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
     )
 
 
@@ -214,7 +217,7 @@ def staffing_figure(grid: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(**styles.base_layout(legend={"orientation": "h", "y": -0.2, "x": 0}))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="hour of day (UTC)", range=[-0.5, 23.5], dtick=2)
+    fig.update_xaxes(title_text="hour of day (UTC)", range=[-0.5, 23.5], tickangle=0)
     return fig
 
 
