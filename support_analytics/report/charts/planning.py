@@ -22,8 +22,10 @@ _BAND_80 = "rgba(44, 111, 187, 0.28)"
 
 def planning_select(page: PlanningPage) -> Markup:
     """The series chooser: shows the chosen series' figures and tables everywhere on the page."""
+    # Options and blocks are matched by position, not by name: a name from the data never
+    # sits in an attribute (Quarto re-serialises attributes with "<" unescaped).
     options = "".join(
-        f'<option value="{labels.escape(n)}">{labels.escape(n)}</option>' for n in page.names
+        f'<option value="{i}">{labels.escape(n)}</option>' for i, n in enumerate(page.names)
     )
     script = (
         "<script>(function () {"
@@ -47,7 +49,7 @@ def _per_series(page: PlanningPage, parts: dict[str, str], what: str) -> Markup:
     for i, name in enumerate(page.names):
         style = "" if i == 0 else ' style="display:none"'
         blocks.append(
-            f'<div class="sa-plan-series html-fill-item" data-sa-plan="{labels.escape(name)}"'
+            f'<div class="sa-plan-series html-fill-item" data-sa-plan="{i}"'
             f"{style}>{parts[name]}</div>"
         )
     return Markup("".join(blocks), f"{what} for {len(blocks)} series")
@@ -57,16 +59,28 @@ def _notice(text: str) -> str:
     return f'<p class="sa-plan-note">{labels.escape(text)}</p>'
 
 
+def _axis(index: pd.Index, kind: str) -> dict[str, object]:
+    """A regular date axis as its start and step (plotly's x0/dx, in milliseconds) instead of
+    one date per point: every series of every region is in the page, so this halves it."""
+    start = pd.Timestamp(index[0]).strftime("%Y-%m-%d %H:%M")
+    return {"x0": start, "dx": (86_400_000 if kind == "daily" else 3_600_000)}
+
+
+def _rounded(values: pd.Series | np.ndarray) -> list[float | None]:
+    return [None if pd.isna(v) else round(float(v), 1) for v in values]
+
+
 def forecast_figure(fc: Forecast) -> go.Figure:
     """Recent history, then the forecast with its 80% and 95% intervals."""
     kind = fc.freq.name
     history = fc.history.iloc[-HISTORY_SHOWN[kind] :]
     f = fc.frame
+    x = _axis(pd.DatetimeIndex(f["period"]), kind)
     hover_fmt = "%a %d %b %Y" if kind == "daily" else "%a %d %b %H:00 UTC"
     fig = go.Figure()
     fig.add_scatter(
-        x=history.index,
-        y=history.to_numpy(),
+        **_axis(history.index, kind),
+        y=_rounded(history),
         name="Calls (actual)",
         mode="lines",
         connectgaps=False,
@@ -75,18 +89,20 @@ def forecast_figure(fc: Forecast) -> go.Figure:
     )
     for level, fill in ((95, _BAND_95), (80, _BAND_80)):
         fig.add_scatter(
-            x=list(f["period"]) + list(f["period"][::-1]),
-            y=list(f[f"upper_{level}"]) + list(f[f"lower_{level}"][::-1]),
-            fill="toself",
-            fillcolor=fill,
-            line={"width": 0},
-            name=f"{level}% interval",
-            hoverinfo="skip",
-        )
-    custom = np.stack([f["lower_80"], f["upper_80"], f["lower_95"], f["upper_95"]], axis=1)
+            **x, y=_rounded(f[f"lower_{level}"]), mode="lines", line={"width": 0},
+            showlegend=False, hoverinfo="skip", legendgroup=str(level),
+        )  # fmt: skip
+        fig.add_scatter(
+            **x, y=_rounded(f[f"upper_{level}"]), mode="lines", line={"width": 0},
+            fill="tonexty", fillcolor=fill, name=f"{level}% interval", hoverinfo="skip",
+            legendgroup=str(level),
+        )  # fmt: skip
+    custom = [
+        _rounded(row) for row in f[["lower_80", "upper_80", "lower_95", "upper_95"]].to_numpy()
+    ]
     fig.add_scatter(
-        x=f["period"],
-        y=f["value"],
+        **x,
+        y=_rounded(f["value"]),
         name="Forecast",
         mode="lines+markers" if kind == "daily" else "lines",
         line={"color": styles.PRIMARY, "width": 2.5, "dash": "dot"},
@@ -101,7 +117,7 @@ def forecast_figure(fc: Forecast) -> go.Figure:
     fig.update_layout(**styles.base_layout(legend={"orientation": "h", "y": -0.18, "x": 0}))
     fig.update_yaxes(title_text=f"calls per {'day' if kind == 'daily' else 'hour'}",
                      rangemode="tozero", gridcolor=styles.GRID)  # fmt: skip
-    fig.update_xaxes(showgrid=False)
+    fig.update_xaxes(showgrid=False, type="date")
     return fig
 
 
