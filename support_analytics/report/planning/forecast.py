@@ -37,7 +37,6 @@ from support_analytics.report.planning.methods import (
     METHODS,
     QUANTILES,
     Frequency,
-    Smoothing,
     predict,
 )
 
@@ -90,17 +89,11 @@ def backtest(
     origins = [n - k * freq.season for k in range(weeks, 0, -1)]
     origins = [o for o in origins if o >= 2 * freq.season and not np.isnan(y[:o]).all()]
     rows = []
-    # Hourly, statsmodels' parameters are fitted at the oldest origin and reused at the later
-    # ones (states still run over each origin's own history): the optimiser at every origin
-    # was most of the page's time. Daily they are refitted: reusing them cost accuracy.
-    smoothing: Smoothing | None = None
     for origin in origins:
         steps = min(horizon, n - origin)
         actual = y[origin : origin + steps]
         for method in METHODS:
-            pred = predict(method, y[:origin], steps, freq, smoothing)
-            if method == "ets" and smoothing is None and not freq.refit:
-                smoothing = pred.attrs["smoothing"] or None
+            pred = predict(method, y[:origin], steps, freq)
             pred["method"] = method
             pred["origin"] = history.index[origin]
             pred["step"] = np.arange(1, steps + 1)

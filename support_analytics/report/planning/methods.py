@@ -5,7 +5,6 @@ hours). Each gives a point forecast and a fallback 80%/95% band from its own pas
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -27,23 +26,21 @@ _Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 @dataclass(frozen=True)
 class Frequency:
     """A series' step: its season (one week of steps), the seasonal periods, how much
-    history the statsmodels fit sees (bounds its cost) and whether the backtest refits its
-    parameters at every origin (else once, at the oldest)."""
+    history the statsmodels fit sees (bounds its cost)."""
 
     name: str
     offset: str
     season: int
     periods: tuple[int, ...]
     fit_window: int
-    refit: bool
 
     @property
     def step(self) -> pd.Timedelta:
         return pd.Timedelta(1, unit=self.offset)
 
 
-DAILY = Frequency("daily", "D", 7, (7,), 16 * 7, True)
-HOURLY = Frequency("hourly", "h", 168, (24, 168), 4 * 168, False)
+DAILY = Frequency("daily", "D", 7, (7,), 16 * 7)
+HOURLY = Frequency("hourly", "h", 168, (24, 168), 4 * 168)
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,19 +120,13 @@ def _filled(y: np.ndarray, season: int) -> np.ndarray:
     return out
 
 
-#: The smoothing parameters statsmodels fitted, by name (passed back to reuse them).
-Smoothing = dict[str, float]
-_SMOOTHING = ("smoothing_level", "smoothing_trend", "smoothing_seasonal")
+def _fit(model):
+    """Least squares: the same fit as statsmodels' default L-BFGS-B at a tenth of the time
+    (measured); its brute-force grid of starting values cost more than the fit itself."""
+    return model.fit(method="least_squares", use_brute=False)
 
 
-def _fit(model, smoothing: Smoothing | None):
-    """Fit ``model``, or apply ``smoothing`` fitted earlier (no optimiser run)."""
-    if smoothing:
-        return model.fit(**smoothing, optimized=False)
-    return model.fit(use_brute=False)  # the brute-force start grid cost more than the fit
-
-
-def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smoothing | None):
+def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency):
     """Exponential smoothing on log counts (a busier week has proportionally bigger peaks):
     daily, Holt-Winters with a trend (a growth rate, on logs) and the weekly season; hourly,
     MSTL takes out the daily and weekly seasons, simple exponential smoothing carries the
@@ -158,7 +149,7 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smooth
                 # the heuristic start needs three weeks; shorter, statsmodels estimates it
                 initialization_method="heuristic" if len(x) >= 3 * freq.season else "estimated",
             )
-            fit = _fit(model, smoothing)
+            fit = _fit(model)
             log_mean = np.asarray(fit.forecast(horizon), dtype=float)
         else:
             mstl = MSTL(series, periods=freq.periods, iterate=1, stl_kwargs={"inner_iter": 1})
@@ -168,7 +159,7 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smooth
                 pd.Series(x - seasonal.sum(axis=1), index=index),
                 initialization_method="heuristic",
             )
-            fit = _fit(model, smoothing)
+            fit = _fit(model)
             log_mean = np.asarray(fit.forecast(horizon), dtype=float)
             # MSTL drops a period longer than half the history (two weeks exactly).
             for col, period in enumerate(mstl.periods):
@@ -179,28 +170,14 @@ def _statsmodels(y: np.ndarray, horizon: int, freq: Frequency, smoothing: Smooth
         level: (np.expm1(log_mean - _Z[level] * spread), np.expm1(log_mean + _Z[level] * spread))
         for level in LEVELS
     }
-    params = fit.params
-    used = {
-        k: float(v)
-        for k in _SMOOTHING
-        if isinstance(v := params.get(k), float) and math.isfinite(v)
-    }
-    return np.expm1(log_mean), bands, used
+    return np.expm1(log_mean), bands
 
 
-def predict(
-    method: str,
-    y: np.ndarray,
-    horizon: int,
-    freq: Frequency,
-    smoothing: Smoothing | None = None,
-) -> pd.DataFrame:
+def predict(method: str, y: np.ndarray, horizon: int, freq: Frequency) -> pd.DataFrame:
     """One method's forecast of the ``horizon`` periods after ``y``: value and intervals,
-    never below zero. ``smoothing`` reuses the statsmodels method's parameters instead of
-    fitting them; those used are in ``attrs["smoothing"]``."""
-    used: Smoothing = {}
+    never below zero."""
     if method == "ets":
-        mean, bands, used = _statsmodels(y, horizon, freq, smoothing)
+        mean, bands = _statsmodels(y, horizon, freq)
     elif method in METHODS:
         mean, bands = _simple(method, y, horizon, freq.season)
     else:
@@ -209,6 +186,4 @@ def predict(
     for level, (lo, hi) in bands.items():
         out[f"lower_{level}"] = np.maximum(lo, 0.0)
         out[f"upper_{level}"] = np.maximum(hi, 0.0)
-    frame = pd.DataFrame(out)
-    frame.attrs["smoothing"] = used
-    return frame
+    return pd.DataFrame(out)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from support_analytics import config
@@ -89,10 +88,8 @@ def staffing_grid(data: Volumes, plan: SeriesPlan, target: ServiceTarget) -> pd.
     frame["hour"] = frame["period"].dt.hour
     recent = data.recent(region)
     frame = frame.merge(recent, on=["weekday", "hour"], how="left")
-    fallback = (
-        float(np.nanmean(recent["aht_seconds"])) if recent["aht_seconds"].notna().any() else 300.0
-    )
-    frame["aht_seconds"] = frame["aht_seconds"].fillna(fallback)
+    # No call at all in the recent weeks: the series' AHT over its whole history.
+    frame["aht_seconds"] = frame["aht_seconds"].fillna(data.aht_seconds(region))
     out = staffing_plan(frame, 60, target)
     out["short"] = out["agents_on_calls"].notna() & (out["agents_on_calls"] < out["agents"])
     return out

@@ -62,6 +62,12 @@ class Volumes:
         out[~index.normalize().isin(self.days)] = np.nan
         return out
 
+    def aht_seconds(self, region: str | None = None) -> float:
+        """Average handle time over the whole history (NaN without calls)."""
+        rows = self._rows(region)
+        calls = float(rows["calls"].sum())
+        return float(rows["handle_seconds"].sum()) / calls if calls else float("nan")
+
     def recent(self, region: str | None = None, weeks: int = RECENT_WEEKS) -> pd.DataFrame:
         """Per weekday (0 = Monday) and hour over the last ``weeks`` weeks of data: the AHT in
         seconds and the mean number of distinct agents with calls in that hour (days with
@@ -74,8 +80,9 @@ class Volumes:
         start = self.days.max() - pd.Timedelta(days=7 * weeks - 1)
         rows = self._rows(region)
         rows = rows[rows["call_date"] >= start]
-        # One value per day and hour first: a region's agents are summed over unknown-agent
-        # rows too, since an agent belongs to one region only.
+        # One value per day and hour first. Summing distinct agents over the region groups is
+        # exact: an agent belongs to one region (agents.csv), and agents missing from it all
+        # sit in the one group without a region.
         per_hour = rows.groupby(["call_date", "hour"])[["calls", "handle_seconds", "agents"]].sum()
         per_hour = per_hour.reset_index()
         per_hour["weekday"] = per_hour["call_date"].dt.day_of_week
