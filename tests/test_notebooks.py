@@ -109,8 +109,8 @@ def test_no_cell_errored(built: Built) -> None:
 
 
 def test_every_chart_cell_stores_a_plotly_figure_as_markup(built: Built) -> None:
-    # Not the planning page: the fixture's week of calls is too short to forecast, so its
-    # cards say so (tests/test_planning.py checks that and draws from a longer history).
+    # Not the planning page: half its titled cells are tables and text (backtest scores, the
+    # staffing summary); tests/test_planning.py checks its figures.
     for page in PAGES - {"planning"}:
         cells = _chart_cells(built.nb(page))
         assert cells, page
