@@ -190,8 +190,9 @@ def planning_backtest(page: PlanningPage, kind: str) -> Markup:
 
 
 def staffing_figure(grid: pd.DataFrame) -> go.Figure:
-    """Agents needed on calls per weekday and hour of the coming week; a cross marks hours
-    when fewer agents were on calls in recent weeks than are needed."""
+    """Agents needed on calls per weekday and hour of the coming week; a small triangle in a
+    cell's corner (the number stays readable) marks hours when fewer agents were on calls in
+    recent weeks than are needed."""
     need = grid.pivot_table(index="weekday", columns="hour", values="agents", aggfunc="max")
     need = need.reindex(index=range(7), columns=range(24))
     had = grid.pivot_table(index="weekday", columns="hour", values="agents_on_calls", aggfunc="max")
@@ -201,22 +202,24 @@ def staffing_figure(grid: pd.DataFrame) -> go.Figure:
     calls = grid.pivot_table(index="weekday", columns="hour", values="calls", aggfunc="max")
     calls = calls.reindex(index=range(7), columns=range(24))
     custom = np.dstack([had.to_numpy(), roster.to_numpy(), calls.to_numpy()])
-    custom = [[[None if pd.isna(v) else round(float(v), 1) for v in cell] for cell in row]
-              for row in custom]  # fmt: skip
+    custom = [
+        [[*(None if pd.isna(v) else round(float(v), 1) for v in cell), WEEKDAYS[d]] for cell in row]
+        for d, row in enumerate(custom)
+    ]
     fig = go.Figure(
         go.Heatmap(
             z=need.to_numpy().tolist(),
             x=list(range(24)),
-            y=list(WEEKDAYS),
+            y=list(range(7)),
             text=[[("" if pd.isna(v) else f"{int(v)}") for v in row] for row in need.to_numpy()],
             texttemplate="%{text}",
             customdata=custom,
             colorscale=styles.HEATMAP_SCALE,
             colorbar={"title": {"text": "agents"}, "thickness": 12},
             hovertemplate=(
-                "%{y} %{x}:00 UTC<br>forecast: %{customdata[2]} calls<br>needed on calls: "
-                "%{z}<br>rostered (after shrinkage): %{customdata[1]}<br>on calls recently: "
-                "%{customdata[0]}<extra></extra>"
+                "%{customdata[3]} %{x}:00 UTC<br>forecast: %{customdata[2]} calls<br>"
+                "needed on calls: %{z}<br>rostered (after shrinkage): %{customdata[1]}<br>"
+                "on calls recently: %{customdata[0]}<extra></extra>"
             ),
             xgap=1,
             ygap=1,
@@ -224,16 +227,21 @@ def staffing_figure(grid: pd.DataFrame) -> go.Figure:
     )
     short = grid[grid["short"]]
     fig.add_scatter(
-        x=short["hour"],
-        y=[WEEKDAYS[d] for d in short["weekday"]],
+        x=short["hour"] + 0.3,
+        y=short["weekday"] - 0.28,
         mode="markers",
-        marker={"symbol": "x-thin", "size": 16, "line": {"width": 2, "color": styles.ACCENT}},
+        marker={"symbol": "triangle-down", "size": 8, "color": styles.ACCENT},
         name="fewer on calls recently than needed",
+        showlegend=True,  # plotly hides a legend of one entry
         hoverinfo="skip",
     )
     fig.update_layout(**styles.base_layout(legend={"orientation": "h", "y": -0.2, "x": 0}))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="hour of day (UTC)", range=[-0.5, 23.5], tickangle=0)
+    fig.update_yaxes(
+        autorange="reversed", tickvals=list(range(7)), ticktext=list(WEEKDAYS), showgrid=False
+    )
+    fig.update_xaxes(
+        title_text="hour of day (UTC)", range=[-0.5, 23.5], tickangle=0, showgrid=False
+    )
     return fig
 
 
