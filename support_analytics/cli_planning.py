@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from support_analytics import config
@@ -71,8 +72,14 @@ def _forecast_rows(kind: str, fc: Any) -> list[dict[str, Any]]:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
+    from support_analytics.io import storage
     from support_analytics.report import planning
 
+    if not storage.is_remote(args.parquet) and not Path(args.parquet).exists():
+        raise InputError(
+            f"{args.parquet}: no cleaned calls here; run `support-analytics etl` first or "
+            "pass --parquet"
+        )
     data = planning.load_volumes(args.parquet)
     if data.days.empty:
         raise InputError(f"{args.parquet}: no calls to forecast from; run the ETL first")

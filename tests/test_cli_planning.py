@@ -92,3 +92,9 @@ def test_forecast_says_a_short_history_needs_more(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "needs at least two weeks of history" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def test_forecast_without_cleaned_calls_says_to_run_the_etl(tmp_path: Path) -> None:
+    proc = cli("forecast", "--parquet", str(tmp_path / "missing.parquet"))
+    assert proc.returncode == 2
+    assert "missing.parquet: no cleaned calls here; run `support-analytics etl`" in proc.stderr
