@@ -80,13 +80,15 @@ def _stationary(agents: int, rate: float, mu: float, theta: float) -> np.ndarray
     """Stationary probabilities of the M/M/n+M chain (state = calls in the system), cut
     where the remaining mass is below ``_TAIL``: built in logs from the balance equations."""
     logs = [0.0]
+    top = 0.0  # the largest log term so far
     k = 0
     while True:
         k += 1
         death = min(k, agents) * mu + max(k - agents, 0) * theta
         logs.append(logs[-1] + math.log(rate) - math.log(death))
+        top = max(top, logs[-1])
         # Beyond the agents the terms fall at least geometrically once death > rate.
-        if k > agents and death > rate and logs[-1] - max(logs) < math.log(_TAIL):
+        if k > agents and death > rate and logs[-1] - top < math.log(_TAIL):
             break
         if k > agents + 100_000:
             raise ValueError("the queue does not settle; check the patience and traffic")
@@ -111,16 +113,14 @@ def _answered_within(agents: int, mu: float, theta: float, queued: int, t: float
     # v[j] after m steps: P(answered within m uniformised steps | at place j)
     v = np.zeros(queued)
     total = np.zeros(queued)
-    weight = math.exp(-lam) if lam < 700 else 0.0
-    log_weight = -lam
+    log_weight = -lam  # Poisson(m; lam) in logs: exp(-lam) alone underflows past lam ~ 745
     m_max = int(lam + 12 * math.sqrt(lam) + 30)
     for m in range(m_max + 1):
         if m > 0:
             shifted = np.concatenate(([1.0], v[:-1]))  # place j-1 (answered below place 0)
             v = stay * v + move * shifted
             log_weight += math.log(lam) - math.log(m)
-            weight = math.exp(log_weight)
-        total += weight * v
+        total += math.exp(log_weight) * v
     # The Poisson tail beyond m_max (negligible) is counted as not answered in time.
     return total
 
