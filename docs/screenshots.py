@@ -1,4 +1,5 @@
-"""`make screenshots`: PNGs of the rendered overview and data-quality pages for the README.
+"""`make screenshots`: PNGs of the rendered overview, data-quality and planning pages for the
+README.
 
 Run after `make report`. Opens the pages from disk in headless Chromium (Debian's `chromium`),
 at 1400 and 1024 px, once every chart and table has drawn, and writes docs/<page>-<width>.png.
@@ -12,7 +13,7 @@ from pathlib import Path
 from support_analytics import config
 from support_analytics.report import browser
 
-PAGES = ("overview", "data-quality")
+PAGES = ("overview", "data-quality", "planning")
 SIZES = ("desktop", "laptop")
 
 

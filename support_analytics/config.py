@@ -77,3 +77,15 @@ REPORT_KERNEL = os.environ.get("SUPPORT_ANALYTICS_KERNEL", "python3")
 REPORT_JOBS = int(os.environ.get("SUPPORT_ANALYTICS_REPORT_JOBS", min(2, os.cpu_count() or 1)))
 REPORT_CELL_TIMEOUT = 600
 QUARTO_INSTALL_HINT = "pip install quarto-cli (or see https://quarto.org/docs/get-started/)"
+
+# Planning (the Planning page, `forecast` and `staffing`): the service-level target and what
+# the roster must allow for, the forecast horizons, and the backtest's length.
+PLAN_TARGET = 0.8  # share of calls answered within PLAN_ANSWER_WITHIN seconds
+PLAN_ANSWER_WITHIN = 20.0
+PLAN_MAX_OCCUPANCY = 0.85
+PLAN_SHRINKAGE = 0.3
+PLAN_INTERVAL_MINUTES = 60
+PLAN_DAYS = 14
+PLAN_HOURS = 168
+PLAN_BACKTEST_WEEKS = 8
+PLANNING_TEMPLATE_NAME = "planning.ipynb"

@@ -156,3 +156,26 @@ def planted_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     )
     truth = json.loads((out / config.SIM_PLANTED_NAME).read_text(encoding="utf-8"))
     return out / "calls.parquet", truth
+
+
+def simulated_parquet(root: Path, calls: int, days: int) -> Path:
+    """Simulated calls (no faults, the simulator's default seed) cleaned by the real ETL."""
+    from support_analytics.simulate import simulate
+
+    simulate(root, calls=calls, days=days, dirty_rate=0.0, progress=False)
+    out = root / "c.parquet"
+    run_etl(
+        root / config.SIM_CALLS_NAME,
+        root / config.SIM_AGENTS_NAME,
+        out,
+        root / "m.json",
+        root / "r.jsonl",
+        progress=False,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def ten_weeks_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten weeks of simulated calls (6,000): enough history for the planning forecasts."""
+    return simulated_parquet(tmp_path_factory.mktemp("plan"), 6000, 70)

@@ -102,7 +102,7 @@ def test_every_check_fails_on_a_canary_page(site: Path, chromium) -> None:
 @pytest.mark.parametrize("size", list(sb.SIZES))
 def test_every_page_is_clean_at_every_size(site: Path, chromium, size: str) -> None:
     pages = _pages(site)
-    assert len(pages) == 4  # index, about, data quality, overview (regions: a selection)
+    assert len(pages) == 5  # index, about, data quality, overview (regions: a selection), planning
     problems = []
     for path in pages:
         report = sb.inspect(chromium, path, size)
@@ -432,3 +432,34 @@ def test_rejected_lines_get_the_phones_width(site: Path, chromium) -> None:
     finally:
         page.context.close()
     assert seen >= 150
+
+
+def test_planning_select_shows_the_chosen_series_in_every_card(site: Path, chromium) -> None:
+    report = sb.PageReport("planning", "desktop")
+    page = sb.open_page(chromium, (site / "reports" / "planning.html").as_uri(), "desktop", report)
+    try:
+        names = page.evaluate(
+            "() => [...document.querySelectorAll('.sa-plan-toolbar option')].map(o => o.text)"
+        )
+        assert names[0] == "All calls" and len(names) >= 3  # all calls, then each region
+        # all calls: a daily and an hourly forecast and the staffing grid (the fixture has
+        # over two weeks of calls)
+        assert page.locator('[data-sa-plan="0"] .sa-plot').count() == 3
+        for i in range(len(names)):
+            page.select_option(".sa-plan-toolbar select", str(i))
+            shown = page.evaluate(
+                """() => [...document.querySelectorAll('[data-sa-plan]')]
+                    .filter(el => el.offsetParent !== null)
+                    .map(el => el.getAttribute('data-sa-plan'))"""
+            )
+            assert shown and set(shown) == {str(i)}, (names[i], shown)
+            # a chart drawn while hidden had no size: it is drawn once shown (raises if not)
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('.sa-plot')]
+                    .filter(p => p.offsetParent !== null)
+                    .every(p => p.querySelector('svg.main-svg'))""",
+                timeout=15_000,
+            )
+    finally:
+        page.context.close()
+    assert report.all_problems() == []

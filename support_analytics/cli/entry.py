@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from support_analytics import __version__
 from support_analytics.cli.data import add_clean, add_etl, add_simulate, add_verify
 from support_analytics.cli.insights import add_insights
+from support_analytics.cli.planning import add_forecast, add_staffing
 from support_analytics.cli.report import add_report
 from support_analytics.cli.source import add_source
 from support_analytics.errors import Interrupted, SupportAnalyticsError
@@ -23,6 +24,8 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_report,
     add_verify,
     add_clean,
+    add_forecast,
+    add_staffing,
     add_insights,
     add_source,
 ]

@@ -81,8 +81,9 @@ CHECKS_JS = r"""
     return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none";
   };
 
-  // 1. Charts drawn.
+  // 1. Charts drawn (a chart another series' select hides is drawn once it is shown).
   for (const plot of document.querySelectorAll(".sa-plot")) {
+    if (plot.offsetParent === null && plot.closest("[data-sa-plan]")) continue;
     if (!plot.querySelector("svg.main-svg")) problems.push(`chart not drawn: #${plot.id}`);
   }
 
@@ -178,7 +179,8 @@ CHECKS_JS = r"""
 
 #: Resolves once every chart has drawn and every table is built (or after the timeout).
 SETTLED_JS = """
-() => [...document.querySelectorAll('.sa-plot')].every(p => p.querySelector('svg.main-svg'))
+() => [...document.querySelectorAll('.sa-plot')].every(p => p.querySelector('svg.main-svg')
+     || (p.offsetParent === null && p.closest('[data-sa-plan]')))
    && [...document.querySelectorAll('.sa-table-wrap')].every(w => w.querySelector('table.sa-dt'))
 """
 

@@ -23,6 +23,7 @@ from support_analytics.etl.step import EtlStep
 
 OVERVIEW_NAME = "overview"
 QUALITY_NAME = "data-quality"
+PLANNING_NAME = "planning"
 FAILED_DIR = "failed"
 
 
@@ -49,9 +50,9 @@ def plan_jobs(
     start_date: str | None = None,
     end_date: str | None = None,
 ) -> list[NotebookJob]:
-    """Data quality, and the overview dashboard. Regions are a selection on the overview (its
-    filters, linked from the navbar's Regions menu), not pages of their own: a region page
-    showed less than the overview filtered to that region."""
+    """Data quality, the overview dashboard and the planning page. Regions are a selection on
+    the overview (its filters, linked from the navbar's Regions menu), not pages of their
+    own: a region page showed less than the overview filtered to that region."""
     dashboard = notebooks_dir / config.DASHBOARD_TEMPLATE_NAME
     return [
         NotebookJob(
@@ -78,6 +79,21 @@ def plan_jobs(
                 "title": "All regions",
             },
             "Overview",
+        ),
+        NotebookJob(
+            PLANNING_NAME,
+            notebooks_dir / config.PLANNING_TEMPLATE_NAME,
+            {
+                "parquet_path": str(step.parquet_path),
+                "days": config.PLAN_DAYS,
+                "hours": config.PLAN_HOURS,
+                "target": config.PLAN_TARGET,
+                "answer_within": config.PLAN_ANSWER_WITHIN,
+                "max_occupancy": config.PLAN_MAX_OCCUPANCY,
+                "shrinkage": config.PLAN_SHRINKAGE,
+                "title": "Planning",
+            },
+            "Planning",
         ),
     ]
 

@@ -26,6 +26,16 @@ from support_analytics.report.charts.kpis import (
     no_data_notice,
     value_box,
 )
+from support_analytics.report.charts.planning import (
+    backtest_frame,
+    forecast_figure,
+    planning_backtest,
+    planning_forecasts,
+    planning_select,
+    planning_staffing,
+    staffing_figure,
+    staffing_summary,
+)
 from support_analytics.report.charts.quality import (
     counts_bar,
     gaps_table,
@@ -72,4 +82,12 @@ __all__ = [
     "slicer_controls",
     "use_notebook_renderer",
     "value_box",
+    "backtest_frame",
+    "forecast_figure",
+    "planning_backtest",
+    "planning_forecasts",
+    "planning_select",
+    "planning_staffing",
+    "staffing_figure",
+    "staffing_summary",
 ]
