@@ -12,7 +12,16 @@ from typing import Any
 
 from support_analytics import schema as s
 from support_analytics.report.insights import stats
-from support_analytics.report.metrics import ESCALATED, GOOD_RATING, RESOLVED, Segment, connect
+from support_analytics.report.metrics import (
+    ESCALATED,
+    GOOD_RATING,
+    RESOLVED,
+    Segment,
+    connect,
+    data_range,
+    previous_coverage,
+)
+from support_analytics.report.metrics.kpis import FULL
 from support_analytics.report.metrics.source import sql_str
 
 #: A segment is named on its own only with at least this many calls in both periods; smaller
@@ -97,10 +106,13 @@ class KpiChange:
     current: float | None
     test: stats.TestResult
     splits: dict[str, Split] = field(default_factory=dict)
+    #: How much of the previous period the data covers (metrics.previous_coverage): like the
+    #: value box, a period the data only partly covers gives no change, and nothing is said.
+    coverage: str = FULL
 
     @property
     def delta(self) -> float | None:
-        if self.previous is None or self.current is None:
+        if self.coverage != FULL or self.previous is None or self.current is None:
             return None
         return self.current - self.previous
 
@@ -228,6 +240,7 @@ def volume_split(groups: dict[str, list[dict[str, int]]], dimension: str) -> Spl
 def kpi_changes(seg: Segment) -> dict[str, KpiChange]:
     """Every KPI's change with its test and its split by issue type and by region."""
     data, daily = cells(seg)
+    coverage = previous_coverage(seg.period.previous, data_range(seg.path)[0])
     totals = [dict.fromkeys(_COLUMNS, 0), dict.fromkeys(_COLUMNS, 0)]
     for (p, _, _), values in data.items():
         for c in _COLUMNS:
@@ -240,7 +253,8 @@ def kpi_changes(seg: Segment) -> dict[str, KpiChange]:
             totals[0]["n"],
             totals[1]["n"],
             stats.welch(d0["n"], d0["sum"], d0["sq"], d1["n"], d1["sum"], d1["sq"]),
-            {d: volume_split(g, d) for d, g in groups.items()},
+            {d: volume_split(g, d) for d, g in groups.items()} if coverage == FULL else {},
+            coverage,
         )
     }
     for key, (num, den, scale, squares) in RATIO_KPIS.items():
@@ -258,8 +272,9 @@ def kpi_changes(seg: Segment) -> dict[str, KpiChange]:
                 t1[num] / scale,
                 t1[squares] / sq,
             )
-        splits = {d: split(g, key, d) for d, g in groups.items()} if None not in values else {}
-        out[key] = KpiChange(key, values[0], values[1], test, splits)
+        comparable = coverage == FULL and None not in values
+        splits = {d: split(g, key, d) for d, g in groups.items()} if comparable else {}
+        out[key] = KpiChange(key, values[0], values[1], test, splits, coverage)
     return out
 
 

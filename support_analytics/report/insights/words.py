@@ -153,7 +153,9 @@ def _calls_sentence(change: KpiChange) -> str:
 
 
 def noise_note(change: KpiChange) -> str:
-    """Why nothing is said: the test and its p-value."""
+    """Why nothing is said: no comparable previous period, or the test and its p-value."""
+    if change.coverage in labels.COVERAGE_NOTES:
+        return labels.COVERAGE_NOTES[change.coverage]
     p = change.test.p_value
     where = f"p = {p:.2f}" if p is not None else "too few calls to test"
     return f"within noise ({change.test.test} at 95%, {where})"
