@@ -206,10 +206,10 @@ def test_report_with_every_path_on_s3(
     argv += ["--rejects", f"{prefix}/cleaned_calls/rejected_calls.jsonl"]
 
     assert main(argv) == 0, capsys.readouterr().err
-    assert "2 notebook(s) executed, 0 unchanged" in capsys.readouterr().out
+    assert "3 notebook(s) executed, 0 unchanged" in capsys.readouterr().out
     reports = tmp_path / "reports"
     pages = {p.stem for p in reports.glob("*.ipynb")}
-    assert pages == {"data-quality", "overview"}
+    assert pages == {"data-quality", "overview", "planning"}
     # the overview's filter data was aggregated from the S3 dataset
     assert "North" in (reports / config.SLICES_FILE_NAME).read_text()
     for page in sorted(pages):
@@ -223,4 +223,4 @@ def test_report_with_every_path_on_s3(
     assert any(metrics.remote_cache_dir().glob(".*.repeats-*.parquet"))
     # Nothing changed on S3: the manifest (read from S3) keys every page as unchanged.
     assert main(argv) == 0
-    assert "0 notebook(s) executed, 2 unchanged" in capsys.readouterr().out
+    assert "0 notebook(s) executed, 3 unchanged" in capsys.readouterr().out
