@@ -103,13 +103,13 @@ def test_second_run_with_nothing_changed_executes_nothing(tmp_path: Path) -> Non
     first = pipeline.build_report(
         tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
     )
-    assert sorted(first.executed) == ["data-quality", "overview"]
+    assert sorted(first.executed) == ["data-quality", "overview", "planning"]
     assert (tmp_path / "reports" / config.SLICES_FILE_NAME).exists()
     ran.clear()
     second = pipeline.build_report(
         tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
     )
-    assert ran == [] and len(second.skipped) == 2
+    assert ran == [] and len(second.skipped) == 3
     third = pipeline.build_report(
         tmp_path,
         **_inputs(tmp_path),
@@ -175,7 +175,7 @@ def test_state_file_records_each_page(tmp_path: Path) -> None:
         tmp_path, **_inputs(tmp_path), render=False, progress=False, execute=fake_execute
     )
     state = json.loads((tmp_path / "reports" / config.REPORT_STATE_NAME).read_text())
-    assert set(state) == {"data-quality", "overview"}
+    assert set(state) == {"data-quality", "overview", "planning"}
 
 
 def test_pages_no_longer_planned_are_removed(tmp_path: Path) -> None:
@@ -330,5 +330,5 @@ def test_a_period_reaching_past_the_data_is_run_with_a_note(tmp_path: Path) -> N
         out=said,
         execute=_fake_execute,
     )
-    assert sorted(result.executed) == ["data-quality", "overview"]
+    assert sorted(result.executed) == ["data-quality", "overview", "planning"]
     assert "note: the period 2025-12-01 to 2026-01-10 reaches past the data (" in said.getvalue()
