@@ -43,7 +43,9 @@ def spark():
         pytest.skip("the spark engine needs Java (JAVA_HOME or java on PATH)")
     from support_analytics.etl.spark_engine import spark_session
 
-    session = spark_session("local[2]", "support-analytics-tests")
+    # One JVM serves every Spark test of the run; at the default 1g its driver once ran short
+    # late in the run ("not enough memory to build and broadcast the table").
+    session = spark_session("local[2]", "support-analytics-tests", {"spark.driver.memory": "2g"})
     session.conf.set("spark.sql.shuffle.partitions", "2")
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -37,8 +37,15 @@ if TYPE_CHECKING:
 ENGINE = "spark"
 
 
-def spark_session(master: str = "local[*]", app: str = "support-analytics-etl") -> SparkSession:
-    """A SparkSession configured for the contract: UTC, microsecond Parquet timestamps."""
+def spark_session(
+    master: str = "local[*]",
+    app: str = "support-analytics-etl",
+    extra: dict[str, str] | None = None,
+) -> SparkSession:
+    """A SparkSession configured for the contract: UTC, microsecond Parquet timestamps.
+
+    ``extra`` adds settings read at JVM start (``spark.driver.memory``), before the first
+    session of the process."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -46,7 +53,7 @@ def spark_session(master: str = "local[*]", app: str = "support-analytics-etl") 
             "the spark engine needs pyspark; install it with pip install 'support-analytics[spark]'"
         ) from None
     builder = SparkSession.builder.master(master).appName(app)
-    for key, value in session_conf().items():
+    for key, value in {**session_conf(), **(extra or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     configure(spark)
