@@ -33,6 +33,22 @@ def metrics_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "calls.parquet"
 
 
+#: Why a browser test is skipped where Debian's chromium is missing.
+NO_CHROMIUM = "needs Debian's `chromium` on PATH (apt-get install chromium; .ci/run installs it)"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium per test module, driven by playwright."""
+    pytest.importorskip("playwright.sync_api", reason="needs playwright (the dev extra)")
+    from support_analytics.report import browser as sb
+
+    if sb.CHROMIUM is None:
+        pytest.skip(NO_CHROMIUM)
+    with sb.browser() as b:
+        yield b
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark for the whole run (2 cores, no UI, tiny shuffles): JVM start is slow."""

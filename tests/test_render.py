@@ -151,15 +151,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    pytest.importorskip("playwright.sync_api", reason="needs playwright (the dev extra)")
-    if sb.CHROMIUM is None:
-        pytest.skip("needs Debian's `chromium` on PATH")
-    with sb.browser() as b:
-        yield b
-
-
 def _start(root: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "QUARTO_PYTHON": sys.executable}
     err = open(root.parent / f"stderr.{time.monotonic_ns()}", "w+")  # noqa: SIM115

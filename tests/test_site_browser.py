@@ -15,25 +15,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from conftest import NO_CHROMIUM
 from test_notebooks import XSS_AGENT, XSS_REGION
 
 from support_analytics.report import browser as sb
 from support_analytics.report import charts, labels, metrics, website
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        sb.CHROMIUM is None,
-        reason="needs Debian's `chromium` on PATH (apt-get install chromium; .ci/run installs it)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    pytest.importorskip("playwright.sync_api", reason="needs playwright (the dev extra)")
-    with sb.browser() as b:
-        yield b
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sb.CHROMIUM is None, reason=NO_CHROMIUM)]
 
 
 def _pages(site: Path) -> list[Path]:

@@ -16,25 +16,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import NO_CHROMIUM
 from test_notebooks import DORMANT
 
 from support_analytics.report import browser as sb
 from support_analytics.report import charts, labels, metrics
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        sb.CHROMIUM is None,
-        reason="needs Debian's `chromium` on PATH (apt-get install chromium; .ci/run installs it)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    pytest.importorskip("playwright.sync_api", reason="needs playwright (the dev extra)")
-    with sb.browser() as b:
-        yield b
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sb.CHROMIUM is None, reason=NO_CHROMIUM)]
 
 
 def _open(chromium, path: Path, fragment: str = "", size: str = "desktop"):

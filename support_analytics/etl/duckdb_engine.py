@@ -53,7 +53,13 @@ from support_analytics.etl.rules import (
 from support_analytics.etl.run import run_calls
 from support_analytics.etl.run_steps import EtlResult
 from support_analytics.etl.sources import MappedEngine, is_default, load_mapping
-from support_analytics.etl.writers import arrow_allocator, write_kept, write_rejects, write_staged
+from support_analytics.etl.writers import (
+    arrow_allocator,
+    rejects_by_reason,
+    write_kept,
+    write_rejects,
+    write_staged,
+)
 from support_analytics.io.files import file_sha256
 from support_analytics.progress import Progress
 
@@ -151,16 +157,9 @@ class DuckDBEngine:
             warn_row = write_kept(con, agents, dup_lines["line_number"].to_numpy(), output)
         job.lap("write_parquet")
         write_rejects(con, job.rejects)
-        by_reason = dict(
-            con.execute(
-                "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
-            ).fetchall()
-        )
-        if dup_lines.num_rows:
-            by_reason[s.REJECT_DUPLICATE] = dup_lines.num_rows
+        rejected = rejects_by_reason(con, dup_lines.num_rows)
         job.lap("write_rejects_and_count")
         warnings = {s.WARN_INVALID_RATING: int(warn_row[0]), s.WARN_UNKNOWN_AGENT: int(warn_row[1])}
-        rejected = {r: int(n) for r, n in by_reason.items()}
         return Staged(
             output, lines, rows_in, objects, int(warn_row[2]), rejected, warnings, calls_sha
         )

@@ -238,3 +238,14 @@ def write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                 fh.write(text.encode("utf-8") + b"\n")
         for _, text in dups[at:]:
             fh.write(text.encode("utf-8") + b"\n")
+
+
+def rejects_by_reason(con: duckdb.DuckDBPyConnection, duplicates: int) -> dict[str, int]:
+    """The staged rows' reject counts by reason, with the repeated call_ids found apart."""
+    counted = con.execute(
+        "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
+    ).fetchall()
+    by_reason = {str(r): int(n) for r, n in counted}
+    if duplicates:
+        by_reason[s.REJECT_DUPLICATE] = int(duplicates)
+    return by_reason

@@ -50,7 +50,12 @@ from support_analytics.etl.sources.select import (
     parsed_columns,
     reason_sql,
 )
-from support_analytics.etl.writers import arrow_allocator, write_kept, write_staged
+from support_analytics.etl.writers import (
+    arrow_allocator,
+    rejects_by_reason,
+    write_kept,
+    write_staged,
+)
 from support_analytics.io import storage
 
 ENGINE = "duckdb"
@@ -188,16 +193,9 @@ class MappedEngine:
         job.lap("write_parquet")
         many = len(files) > 1 or Path(job.calls).is_dir()
         write_mapped_rejects(con, job.rejects, job.calls, many)
-        by_reason = dict(
-            con.execute(
-                "SELECT reason, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY reason"
-            ).fetchall()
-        )
-        if dup_lines.num_rows:
-            by_reason[s.REJECT_DUPLICATE] = dup_lines.num_rows
+        rejected = rejects_by_reason(con, dup_lines.num_rows)
         job.lap("write_rejects_and_count")
         warnings = {s.WARN_INVALID_RATING: int(invalid), s.WARN_UNKNOWN_AGENT: int(unknown)}
-        rejected = {r: int(n) for r, n in by_reason.items()}
         per_file = file_counts(con, job.calls) if many else []
         return Staged(
             output, int(rows_in), int(rows_in), int(objects), int(kept), rejected, warnings,
