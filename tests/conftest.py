@@ -33,6 +33,16 @@ def metrics_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "calls.parquet"
 
 
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An empty project folder holding the site's own files (a `report --root` target)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in config.SITE_FILES:
+        shutil.copy(REPO / name, root / name)
+    return root
+
+
 #: Why a browser test is skipped where Debian's chromium is missing.
 NO_CHROMIUM = "needs Debian's `chromium` on PATH (apt-get install chromium; .ci/run installs it)"
 

@@ -4,23 +4,13 @@ spoil: each used to run the ETL and a notebook, then fail as "cell 4
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from cli_runner import run_cli
-from conftest import REPO, report_inputs
+from conftest import report_inputs
 
 from support_analytics import config
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    for name in config.SITE_FILES:
-        shutil.copy(REPO / name, root / name)
-    return root
 
 
 def _report(root: Path, log: Path, *extra: str):

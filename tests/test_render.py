@@ -101,15 +101,6 @@ def _args(root: Path, *extra: str) -> list[str]:
     return ["report", "--root", str(root), *paths, *extra]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    for name in config.SITE_FILES:
-        shutil.copy(REPO / name, root / name)
-    return root
-
-
 def test_a_second_report_refuses_in_one_line_with_lock_wait_0(project: Path) -> None:
     with FileLock(str(project / config.REPORT_LOCK_NAME)):
         proc = run_cli(_args(project, "--lock-wait", "0"), project.parent / "log")
